@@ -1,0 +1,89 @@
+"""Small helpers shared by the on-policy algorithms (PPOPenalty, TRPO, REINFORCE).
+
+They read SB3's rollout buffer through its public ``get()`` once per update and then index tensors directly,
+so that per-sample quantities computed once for the whole rollout (e.g. the old policy's distribution
+parameters) can be lined up with each minibatch.
+"""
+
+from collections.abc import Iterator
+from typing import TypeVar
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.distributions import Distribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import PyTorchObs
+
+Samples = TypeVar("Samples")
+
+
+def flat_rollout(rollout_buffer: RolloutBuffer) -> Samples:  # type: ignore[type-var]
+    """
+    The whole rollout as one batch of tensors on the buffer's device (``RolloutBufferSamples`` or
+    ``DictRolloutBufferSamples``), in SB3's own (shuffled) order.
+
+    :param rollout_buffer: A full SB3 rollout buffer (returns and advantages computed)
+    :return: One samples tuple holding every transition
+    """
+    return next(iter(rollout_buffer.get(batch_size=None)))  # type: ignore[return-value]
+
+
+def index_observations(observations: PyTorchObs, idx: th.Tensor | slice) -> PyTorchObs:
+    """Rows ``idx`` of a tensor observation, or of each entry of a dict observation."""
+    if isinstance(observations, dict):
+        return {key: obs[idx] for key, obs in observations.items()}
+    return observations[idx]
+
+
+def n_samples(observations: PyTorchObs) -> int:
+    """Number of rows of a tensor or dict observation batch."""
+    if isinstance(observations, dict):
+        return len(next(iter(observations.values())))
+    return len(observations)
+
+
+def minibatch_indices(n: int, batch_size: int, device: th.device) -> Iterator[th.Tensor]:
+    """
+    A random permutation of ``range(n)`` split into minibatches of ``batch_size`` (the last may be smaller).
+    Uses torch's global generator, which SB3's ``set_random_seed`` seeds.
+    """
+    yield from th.randperm(n, device=device).split(batch_size)
+
+
+def chunks(n: int, chunk_size: int) -> Iterator[slice]:
+    """Consecutive slices covering ``range(n)``, for evaluating a whole rollout without a huge batch."""
+    for start in range(0, n, chunk_size):
+        yield slice(start, min(start + chunk_size, n))
+
+
+def policy_actions(action_space: spaces.Space, actions: th.Tensor) -> th.Tensor:
+    """The buffer stores discrete actions as float columns; SB3's distributions expect long indices."""
+    if isinstance(action_space, spaces.Discrete):
+        return actions.long().flatten()
+    return actions
+
+
+def evaluate_with_distribution(
+    policy: ActorCriticPolicy, obs: PyTorchObs, actions: th.Tensor
+) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution]:
+    """
+    SB3's ``ActorCriticPolicy.evaluate_actions`` that also hands back the action distribution, so that the
+    KL to the old policy costs no second forward pass.
+
+    :param policy: An SB3 actor-critic policy
+    :param obs: Observations (already on the policy's device)
+    :param actions: Actions taken
+    :return: values (flattened), log-probabilities, entropy (or ``None``), and the distribution
+    """
+    features = policy.extract_features(obs)
+    if policy.share_features_extractor:
+        latent_pi, latent_vf = policy.mlp_extractor(features)
+    else:
+        pi_features, vf_features = features
+        latent_pi = policy.mlp_extractor.forward_actor(pi_features)
+        latent_vf = policy.mlp_extractor.forward_critic(vf_features)
+    distribution = policy._get_action_dist_from_latent(latent_pi)
+    log_prob = distribution.log_prob(actions)
+    values = policy.value_net(latent_vf).flatten()
+    return values, log_prob, distribution.entropy(), distribution

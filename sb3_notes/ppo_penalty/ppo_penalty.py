@@ -1,0 +1,393 @@
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
+from stable_baselines3.common.utils import FloatSchedule, explained_variance
+from torch.nn import functional as F
+
+from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl, sample_kl
+from sb3_notes.common.kl_coef import adapt_kl_coef
+from sb3_notes.common.on_policy import (
+    chunks,
+    evaluate_with_distribution,
+    flat_rollout,
+    index_observations,
+    minibatch_indices,
+    policy_actions,
+)
+from sb3_notes.common.save_util import CheckedLoadMixin
+from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
+
+SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
+
+_STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entropy_loss", "approx_kl", "clip_fraction", "loss")
+
+
+class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
+    """
+    Proximal Policy Optimization with an adaptive KL penalty (notes §三–§四).
+
+    Maximises J_PPO(θ) = E_{π_old}[r_t(θ)·Â_t] − β·KL(π_old ‖ π_θ), r_t = π_θ(a_t|s_t)/π_old(a_t|s_t), and after
+    each update adapts β so that the measured KL stays near ``kl_target``.
+
+    Paper: https://arxiv.org/abs/1707.06347 (section 4, "Adaptive KL Penalty Coefficient")
+
+    Differences from SB3's PPO (everything else is the same, with the same names and defaults):
+
+    - the loss is the penalised surrogate; clipping is off unless ``clip_range`` is given;
+    - the KL is analytic, KL(π_old ‖ π_θ) against the policy that collected the rollout, for Categorical,
+      MultiCategorical, Bernoulli and (squashed) diagonal Gaussian / gSDE distributions; other distributions
+      use the sample estimator E_old[(r − 1) − log r];
+    - ``kl_target`` steers β (the penalty), while SB3's ``target_kl`` stops the epochs early when the
+      approximate KL exceeds 1.5·target_kl. The two can be combined.
+
+    The notes' variants are settings of this class: ``kl_adaptive=False`` keeps β fixed (the notes' first PPO);
+    ``kl_coef=0, kl_adaptive=False`` is the plain importance-sampled surrogate of §三; ``clip_range=0.2`` adds
+    PPO-clip's objective on top of the penalty (as RLlib does).
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate, it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_steps: The number of steps to run for each environment per update
+        (i.e. rollout buffer size is n_steps * n_envs where n_envs is number of environment copies running in parallel)
+    :param batch_size: Minibatch size
+    :param n_epochs: Number of epoch when optimizing the surrogate loss
+    :param gamma: Discount factor
+    :param gae_lambda: Factor for trade-off of bias vs variance for Generalized Advantage Estimator
+    :param kl_coef: Initial KL-penalty coefficient β (the current β is kept in ``self.kl_coef``)
+    :param kl_target: Target mean KL(π_old ‖ π_new) per update, d_targ in the paper
+    :param kl_tolerance: β is left alone while kl_target / kl_tolerance <= KL <= kl_target * kl_tolerance
+    :param kl_factor: Outside that band β is divided (KL too small) or multiplied (KL too large) by this factor
+    :param kl_adaptive: Whether to adapt β after each update; ``False`` keeps β fixed
+    :param kl_coef_bounds: (lowest, highest) β; the floor is above 0 so a β that shrank can grow again
+    :param clip_range: Optional PPO-clip range added on top of the penalty, it can be a function of the current
+        progress remaining (from 1 to 0). ``None`` (default): no clipping
+    :param clip_range_vf: Clipping parameter for the value function,
+        it can be a function of the current progress remaining (from 1 to 0).
+        If None is passed (default), no clipping will be done on the value function.
+        IMPORTANT: this clipping depends on the reward scaling.
+    :param normalize_advantage: Whether to normalize or not the advantage
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param vf_coef: Value function coefficient for the loss calculation
+    :param max_grad_norm: The maximum value for the gradient clipping
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+        instead of action noise exploration (default: False)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE
+        Default: -1 (only sample at the beginning of the rollout)
+    :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation
+    :param target_kl: SB3's early stopping: stop the epochs of an update when the approximate KL of a minibatch
+        exceeds 1.5 * target_kl. Unlike ``kl_target`` it does not change the loss. By default, no limit.
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": ActorCriticPolicy,
+        "CnnPolicy": ActorCriticCnnPolicy,
+        "MultiInputPolicy": MultiInputActorCriticPolicy,
+    }
+    supported_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-4,
+        n_steps: int = 2048,
+        batch_size: int = 64,
+        n_epochs: int = 10,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        kl_coef: float = 1.0,
+        kl_target: float = 0.01,
+        kl_tolerance: float = 1.5,
+        kl_factor: float = 2.0,
+        kl_adaptive: bool = True,
+        kl_coef_bounds: tuple[float, float] = (1e-6, 1e6),
+        clip_range: float | Schedule | None = None,
+        clip_range_vf: float | Schedule | None = None,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        target_kl: float | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            _init_setup_model=False,
+        )
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.kl_coef = kl_coef
+        self.kl_target = kl_target
+        self.kl_tolerance = kl_tolerance
+        self.kl_factor = kl_factor
+        self.kl_adaptive = kl_adaptive
+        self.kl_coef_bounds = tuple(kl_coef_bounds)
+        self.clip_range = clip_range
+        self.clip_range_vf = clip_range_vf
+        self.normalize_advantage = normalize_advantage
+        self.target_kl = target_kl
+        self._validate()
+
+        if _init_setup_model:
+            self._setup_model()
+
+    def _validate(self) -> None:
+        check_space("action_space", getattr(self, "action_space", None), self.supported_action_spaces)
+        check_float_or_schedule("learning_rate", self.learning_rate)
+        for name in ("n_steps", "batch_size", "n_epochs"):
+            check_type(name, getattr(self, name), int)
+            check_range(name, getattr(self, name), 1)
+        check_range("gamma", self.gamma, 0.0, 1.0)
+        check_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        check_range("kl_coef", self.kl_coef, 0.0)
+        check_range("kl_target", self.kl_target, 0.0, low_inclusive=False)
+        check_range("kl_tolerance", self.kl_tolerance, 1.0)
+        check_range("kl_factor", self.kl_factor, 1.0, low_inclusive=False)
+        check_type("kl_adaptive", self.kl_adaptive, bool)
+        if len(self.kl_coef_bounds) != 2 or not 0 < self.kl_coef_bounds[0] <= self.kl_coef_bounds[1]:
+            raise ValueError(f"`kl_coef_bounds`={self.kl_coef_bounds!r} must be (low, high) with 0 < low <= high")
+        if self.kl_adaptive and not self.kl_coef_bounds[0] <= self.kl_coef <= self.kl_coef_bounds[1]:
+            raise ValueError(
+                f"`kl_coef`={self.kl_coef!r} is outside `kl_coef_bounds`={self.kl_coef_bounds!r}; an adaptive β must "
+                "start inside its bounds (use kl_adaptive=False for a fixed β such as 0)"
+            )
+        for name in ("clip_range", "clip_range_vf"):
+            if getattr(self, name) is not None:
+                check_float_or_schedule(name, getattr(self, name), 0.0, low_inclusive=False)
+        check_range("ent_coef", self.ent_coef, 0.0)
+        check_range("vf_coef", self.vf_coef, 0.0)
+        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
+        if self.target_kl is not None:
+            check_range("target_kl", self.target_kl, 0.0, low_inclusive=False)
+        if self.env is not None:
+            buffer_size = self.env.num_envs * self.n_steps
+            if self.batch_size > buffer_size:
+                raise ValueError(
+                    f"`batch_size`={self.batch_size} is larger than the rollout, n_steps * n_envs = "
+                    f"{self.n_steps} * {self.env.num_envs} = {buffer_size}; accepted: 1 to {buffer_size}"
+                )
+            if self.normalize_advantage and buffer_size < 2:
+                raise ValueError(f"`n_steps` * n_envs = {buffer_size} must be > 1 when normalize_advantage=True")
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        # Schedules are wrapped here, not in __init__, so that load() (which calls _setup_model) wraps them too.
+        if self.clip_range is not None:
+            self.clip_range = FloatSchedule(self.clip_range)
+        if self.clip_range_vf is not None:
+            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+
+    def _snapshot_old_policy(self, observations: PyTorchObs, n: int) -> DistributionParams | None:
+        """
+        Parameters of π_old's distribution on every state of the rollout, taken once before the first gradient
+        step (the policy still equals the one that collected the rollout). ``None`` if no closed form exists.
+        """
+        params = []
+        with th.no_grad():
+            for rows in chunks(n, max(self.batch_size, 2048)):
+                dist = self.policy.get_distribution(index_observations(observations, rows))
+                if not has_analytic_kl(dist):
+                    return None
+                params.append(distribution_params(dist))
+        return DistributionParams(
+            th.cat([p.first for p in params]),
+            None if params[0].second is None else th.cat([p.second for p in params]),  # type: ignore[misc]
+        )
+
+    def _rollout_kl(
+        self, observations: PyTorchObs, actions: th.Tensor, old_log_prob: th.Tensor, old: DistributionParams | None
+    ) -> float:
+        """d = mean KL(π_old ‖ π_new) over the whole rollout, measured after all epochs (drives β)."""
+        total = 0.0
+        with th.no_grad():
+            for rows in chunks(len(actions), max(self.batch_size, 2048)):
+                dist = self.policy.get_distribution(index_observations(observations, rows))
+                if old is not None:
+                    kl = analytic_kl(old.index(rows), dist)
+                else:
+                    kl = sample_kl(dist.log_prob(actions[rows]) - old_log_prob[rows])
+                total += kl.sum().item()
+        return total / len(actions)
+
+    def train(self) -> None:
+        """
+        Update policy using the currently gathered rollout buffer.
+        """
+        progress = self._current_progress_remaining
+        clip_range = None if self.clip_range is None else self.clip_range(progress)  # type: ignore[operator]
+        clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(progress)  # type: ignore[operator]
+        self._update_learning_rate(self.policy.optimizer)
+
+        data = flat_rollout(self.rollout_buffer)
+        observations, old_log_prob = data.observations, data.old_log_prob
+        actions = policy_actions(self.action_space, data.actions)
+        n = len(actions)
+        self.policy.set_training_mode(False)  # the rollout was collected in eval mode
+        old_params = self._snapshot_old_policy(observations, n)
+        self.policy.set_training_mode(True)
+
+        stats: list[th.Tensor] = []
+        continue_training = True
+        for epoch in range(self.n_epochs):
+            for idx in minibatch_indices(n, self.batch_size, self.device):
+                obs = index_observations(observations, idx)
+                values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions[idx])
+                advantages = data.advantages[idx]
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+                # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §三)
+                log_ratio = log_prob - old_log_prob[idx]
+                ratio = th.exp(log_ratio)
+                surrogate = ratio * advantages
+                if clip_range is None:
+                    policy_loss = -surrogate.mean()
+                    clip_fraction = th.zeros((), device=self.device)
+                else:
+                    clipped = th.clamp(ratio, 1 - clip_range, 1 + clip_range) * advantages
+                    policy_loss = -th.min(surrogate, clipped).mean()
+                    clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
+
+                # Penalty β · KL(π_old ‖ π_θ) (notes §四: J_PPO = J − β KL)
+                if old_params is not None:
+                    kl = analytic_kl(old_params.index(idx), dist).mean()
+                else:
+                    kl = sample_kl(log_ratio).mean()
+                kl_penalty = self.kl_coef * kl
+
+                if clip_range_vf is not None:
+                    old_values = data.old_values[idx]
+                    values = old_values + th.clamp(values - old_values, -clip_range_vf, clip_range_vf)
+                value_loss = F.mse_loss(data.returns[idx], values)
+                entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+
+                loss = policy_loss + kl_penalty + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+
+                with th.no_grad():
+                    approx_kl = sample_kl(log_ratio).mean()
+                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}")
+                    break
+
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                step_stats = th.stack(
+                    [policy_loss, kl, kl_penalty, value_loss, entropy_loss, approx_kl, clip_fraction, loss]
+                ).detach()
+                self._raise_if_not_finite(step_stats, grad_norm)
+                self.policy.optimizer.step()
+                stats.append(step_stats)
+
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        # d = KL(π_old ‖ π_new) over the whole rollout after the update; adapt β (paper §4)
+        rollout_kl = self._rollout_kl(observations, actions, old_log_prob, old_params)
+        if not np.isfinite(rollout_kl):
+            raise FloatingPointError(f"PPOPenalty update {self._n_updates}: the rollout KL is {rollout_kl}")
+        if self.kl_adaptive:
+            self.kl_coef = adapt_kl_coef(
+                self.kl_coef, rollout_kl, self.kl_target, self.kl_tolerance, self.kl_factor, self.kl_coef_bounds
+            )
+        self._log_train(stats, rollout_kl, clip_range, clip_range_vf)
+
+    def _raise_if_not_finite(self, step_stats: th.Tensor, grad_norm: th.Tensor) -> None:
+        """Stop before ``optimizer.step()`` writes NaN/inf into the weights, naming the update and quantity."""
+        if bool(th.isfinite(step_stats).all()) and bool(th.isfinite(grad_norm)):
+            return
+        names = [*_STAT_NAMES, "grad_norm"]
+        values = [*step_stats.tolist(), grad_norm.item()]
+        bad = ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True) if not np.isfinite(value))
+        raise FloatingPointError(
+            f"PPOPenalty update {self._n_updates + 1}: non-finite {bad}; the weights were not changed. "
+            "Check the rewards/observations for NaN or inf, or lower the learning rate."
+        )
+
+    def _log_train(self, stats: list[th.Tensor], rollout_kl: float, clip_range: float | None, clip_range_vf: float | None):
+        if stats:
+            means = th.stack(stats).mean(dim=0).tolist()
+            for name, value in zip(_STAT_NAMES, means, strict=True):
+                if name == "kl":
+                    continue  # train/kl is the KL after the update, below
+                if name == "clip_fraction" and clip_range is None:
+                    continue
+                self.logger.record(f"train/{name}", value)
+        self.logger.record("train/kl", rollout_kl)
+        self.logger.record("train/kl_coef", self.kl_coef)
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+        self.logger.record("train/explained_variance", explained_var)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if clip_range is not None:
+            self.logger.record("train/clip_range", clip_range)
+        if clip_range_vf is not None:
+            self.logger.record("train/clip_range_vf", clip_range_vf)
+
+    def learn(
+        self: SelfPPOPenalty,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "PPOPenalty",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfPPOPenalty:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
