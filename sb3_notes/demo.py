@@ -6,6 +6,7 @@ Run with ``make demo`` (or ``python -m sb3_notes.demo``). ``--timesteps`` and ``
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
@@ -14,7 +15,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from sb3_notes import PPOPenalty
 
 # RL Zoo's PPO settings for CartPole-v1, with the adaptive KL penalty in place of clipping.
-DEMO_HYPERPARAMS = dict(
+DEMO_HYPERPARAMS: dict[str, Any] = dict(
     n_steps=32,
     batch_size=256,
     gae_lambda=0.8,
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> float:
     eval_env = gym.make(args.env)
     mean_return, std_return = evaluate_policy(loaded, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)
     print(f"Mean return over {args.eval_episodes} episodes: {mean_return:.1f} +/- {std_return:.1f}")
-    return float(mean_return)
+    return float(mean_return)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -320,9 +320,9 @@ def test_load_rejects_corrupt_files(key, tmp_path):
     (tmp_path / "not_a_model.zip").write_text("hello")
     (tmp_path / "truncated.zip").write_bytes(raw[: len(raw) // 2])
     for bad in ("not_a_model.zip", "truncated.zip"):
-        with pytest.raises(ValueError, match="not a saved model|corrupt"):
+        with pytest.raises(ValueError, match=r"not a saved model|corrupt"):
             type(model).load(tmp_path / bad)
-    with pytest.raises(ValueError, match="not a saved model|corrupt"):
+    with pytest.raises(ValueError, match=r"not a saved model|corrupt"):
         type(model).load(io.BytesIO(raw[:-30]))
 
 

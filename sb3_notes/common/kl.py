@@ -101,7 +101,7 @@ class DistributionParams(NamedTuple):
     first: th.Tensor
     second: th.Tensor | None = None
 
-    def index(self, idx: th.Tensor | slice) -> "DistributionParams":
+    def take(self, idx: th.Tensor | slice) -> "DistributionParams":
         """Rows ``idx`` of every parameter (for a minibatch)."""
         return DistributionParams(self.first[idx], None if self.second is None else self.second[idx])
 

@@ -6,27 +6,24 @@ parameters) can be lined up with each minibatch.
 """
 
 from collections.abc import Iterator
-from typing import TypeVar
 
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
-from stable_baselines3.common.type_aliases import PyTorchObs
-
-Samples = TypeVar("Samples")
+from stable_baselines3.common.type_aliases import PyTorchObs, RolloutBufferSamples
 
 
-def flat_rollout(rollout_buffer: RolloutBuffer) -> Samples:  # type: ignore[type-var]
+def flat_rollout(rollout_buffer: RolloutBuffer) -> RolloutBufferSamples:
     """
     The whole rollout as one batch of tensors on the buffer's device (``RolloutBufferSamples`` or
     ``DictRolloutBufferSamples``), in SB3's own (shuffled) order.
 
     :param rollout_buffer: A full SB3 rollout buffer (returns and advantages computed)
-    :return: One samples tuple holding every transition
+    :return: One samples tuple holding every transition (``observations`` is a dict for a ``DictRolloutBuffer``)
     """
-    return next(iter(rollout_buffer.get(batch_size=None)))  # type: ignore[return-value]
+    return next(iter(rollout_buffer.get(batch_size=None)))  # type: ignore[arg-type]
 
 
 def index_observations(observations: PyTorchObs, idx: th.Tensor | slice) -> PyTorchObs:

@@ -7,7 +7,6 @@ import pathlib
 import zipfile
 from typing import Any
 
-
 _REQUIRED = ("data", "policy.pth")
 
 

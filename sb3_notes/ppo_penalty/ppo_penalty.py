@@ -167,7 +167,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         self.kl_tolerance = kl_tolerance
         self.kl_factor = kl_factor
         self.kl_adaptive = kl_adaptive
-        self.kl_coef_bounds = tuple(kl_coef_bounds)
+        self.kl_coef_bounds: tuple[float, float] = tuple(kl_coef_bounds)  # type: ignore[assignment]
         self.clip_range = clip_range
         self.clip_range_vf = clip_range_vf
         self.normalize_advantage = normalize_advantage
@@ -249,7 +249,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
             for rows in chunks(len(actions), max(self.batch_size, 2048)):
                 dist = self.policy.get_distribution(index_observations(observations, rows))
                 if old is not None:
-                    kl = analytic_kl(old.index(rows), dist)
+                    kl = analytic_kl(old.take(rows), dist)
                 else:
                     kl = sample_kl(dist.log_prob(actions[rows]) - old_log_prob[rows])
                 total += kl.sum().item()
@@ -276,53 +276,28 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         continue_training = True
         for epoch in range(self.n_epochs):
             for idx in minibatch_indices(n, self.batch_size, self.device):
-                obs = index_observations(observations, idx)
-                values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions[idx])
-                advantages = data.advantages[idx]
-                if self.normalize_advantage and len(advantages) > 1:
-                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-
-                # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §三)
-                log_ratio = log_prob - old_log_prob[idx]
-                ratio = th.exp(log_ratio)
-                surrogate = ratio * advantages
-                if clip_range is None:
-                    policy_loss = -surrogate.mean()
-                    clip_fraction = th.zeros((), device=self.device)
-                else:
-                    clipped = th.clamp(ratio, 1 - clip_range, 1 + clip_range) * advantages
-                    policy_loss = -th.min(surrogate, clipped).mean()
-                    clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
-
-                # Penalty β · KL(π_old ‖ π_θ) (notes §四: J_PPO = J − β KL)
-                if old_params is not None:
-                    kl = analytic_kl(old_params.index(idx), dist).mean()
-                else:
-                    kl = sample_kl(log_ratio).mean()
-                kl_penalty = self.kl_coef * kl
-
-                if clip_range_vf is not None:
-                    old_values = data.old_values[idx]
-                    values = old_values + th.clamp(values - old_values, -clip_range_vf, clip_range_vf)
-                value_loss = F.mse_loss(data.returns[idx], values)
-                entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
-
-                loss = policy_loss + kl_penalty + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-
-                with th.no_grad():
-                    approx_kl = sample_kl(log_ratio).mean()
-                if self.target_kl is not None and approx_kl.item() > 1.5 * self.target_kl:
-                    continue_training = False
-                    if self.verbose >= 1:
-                        print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl.item():.2f}")
-                    break
+                loss, step_stats = self.compute_loss(
+                    index_observations(observations, idx),
+                    actions[idx],
+                    old_log_prob[idx],
+                    data.advantages[idx],
+                    data.returns[idx],
+                    data.old_values[idx],
+                    None if old_params is None else old_params.take(idx),
+                    clip_range,
+                    clip_range_vf,
+                )
+                if self.target_kl is not None:  # SB3's early stopping, checked before the step as in SB3's PPO
+                    approx_kl = step_stats[_STAT_NAMES.index("approx_kl")].item()
+                    if approx_kl > 1.5 * self.target_kl:
+                        continue_training = False
+                        if self.verbose >= 1:
+                            print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl:.2f}")
+                        break
 
                 self.policy.optimizer.zero_grad()
                 loss.backward()
                 grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                step_stats = th.stack(
-                    [policy_loss, kl, kl_penalty, value_loss, entropy_loss, approx_kl, clip_fraction, loss]
-                ).detach()
                 self._raise_if_not_finite(step_stats, grad_norm)
                 self.policy.optimizer.step()
                 stats.append(step_stats)
@@ -340,6 +315,64 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
                 self.kl_coef, rollout_kl, self.kl_target, self.kl_tolerance, self.kl_factor, self.kl_coef_bounds
             )
         self._log_train(stats, rollout_kl, clip_range, clip_range_vf)
+
+    def compute_loss(
+        self,
+        obs: PyTorchObs,
+        actions: th.Tensor,
+        old_log_prob: th.Tensor,
+        advantages: th.Tensor,
+        returns: th.Tensor,
+        old_values: th.Tensor,
+        old_params: DistributionParams | None,
+        clip_range: float | None,
+        clip_range_vf: float | None,
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """
+        The loss of one minibatch, L = −J_PPO + vf_coef·value loss − ent_coef·entropy, where
+        J_PPO = mean(r_t·Â_t) − β·mean KL(π_old ‖ π_θ) (or PPO-clip's min(...) in place of r_t·Â_t when clipping).
+
+        :param obs: Observations of the minibatch
+        :param actions: Actions taken (long indices for ``Discrete``)
+        :param old_log_prob: log π_old(a_t|s_t) from the rollout
+        :param advantages: Advantages from the rollout (normalised here if ``normalize_advantage``)
+        :param returns: Value targets
+        :param old_values: Values predicted during the rollout (for ``clip_range_vf``)
+        :param old_params: π_old's distribution parameters on these states, or ``None`` for the sample estimator
+        :param clip_range: PPO-clip range, or ``None``
+        :param clip_range_vf: Value clipping range, or ``None``
+        :return: The loss (with gradient) and the detached statistics, in the order of ``_STAT_NAMES``
+        """
+        values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions)
+        if self.normalize_advantage and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+        # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §三)
+        log_ratio = log_prob - old_log_prob
+        ratio = th.exp(log_ratio)
+        surrogate = ratio * advantages
+        if clip_range is None:
+            policy_loss = -surrogate.mean()
+            clip_fraction = th.zeros((), device=surrogate.device)
+        else:
+            clipped = th.clamp(ratio, 1 - clip_range, 1 + clip_range) * advantages
+            policy_loss = -th.min(surrogate, clipped).mean()
+            clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
+
+        # Penalty β · KL(π_old ‖ π_θ) (notes §四: J_PPO = J − β KL)
+        kl = sample_kl(log_ratio).mean() if old_params is None else analytic_kl(old_params, dist).mean()
+        kl_penalty = self.kl_coef * kl
+
+        if clip_range_vf is not None:
+            values = old_values + th.clamp(values - old_values, -clip_range_vf, clip_range_vf)
+        value_loss = F.mse_loss(returns, values)
+        entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+
+        loss = policy_loss + kl_penalty + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+        with th.no_grad():
+            approx_kl = sample_kl(log_ratio).mean()
+        step_stats = th.stack([policy_loss, kl, kl_penalty, value_loss, entropy_loss, approx_kl, clip_fraction, loss])
+        return loss, step_stats.detach()
 
     def _raise_if_not_finite(self, step_stats: th.Tensor, grad_norm: th.Tensor) -> None:
         """Stop before ``optimizer.step()`` writes NaN/inf into the weights, naming the update and quantity."""
