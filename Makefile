@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh clone (see README):
 #   make demo   train PPOPenalty on CartPole-v1, save, evaluate, print the mean return
-#   make test   lint, type-check and run the whole test suite
+#   make test   lint, type-check, run the whole test suite and build the docs (strict)
 # Both create (or reuse) the virtual environment in $(VENV).
 
 PYTHON ?= python3
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.sb3-notes-installed
 # from a local copy on the project's machines. Users installing with pip get the normal `torch` range.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: venv demo test lint typecheck pytest clean
+.PHONY: venv demo test lint typecheck pytest docs clean
 
 venv: $(STAMP)
 
@@ -34,7 +34,10 @@ typecheck: venv
 pytest: venv
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
-test: lint typecheck pytest
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+test: lint typecheck pytest docs
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo_output site .pytest_cache .mypy_cache .ruff_cache

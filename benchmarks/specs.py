@@ -1,0 +1,149 @@
+"""What is benchmarked: each pair (ours vs a peer), its envs, budgets, shared hyperparameters and targets.
+
+Hyperparameters come from the RL Zoo's files for the peer (ppo.yml, trpo.yml, a2c.yml, rl_zoo3 2.9.2); ours get the
+same values for every argument the two share, so a difference in the result is the algorithm's, not the tuning's.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stable_baselines3.common.utils import LinearSchedule
+
+
+def lin(value: float) -> LinearSchedule:
+    """The RL Zoo's ``lin_<value>``: decays linearly from ``value`` to 0 over training."""
+    return LinearSchedule(value, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target from an issue: ``op`` is ">=", "<=" or "==" on the median over seeds."""
+
+    op: str
+    value: float
+    source: str = ""
+
+    def met(self, measured: float) -> bool:
+        if self.op == ">=":
+            return measured >= self.value
+        if self.op == "<=":
+            return measured <= self.value
+        return abs(measured - self.value) < 1e-9
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.value:g}"
+
+
+@dataclass(frozen=True)
+class EnvCase:
+    """One env of a pair: budget, vec-env layout and hyperparameters."""
+
+    env_id: str
+    budget: int
+    n_envs: int = 1
+    normalize: bool = False
+    shared: dict[str, Any] = field(default_factory=dict)
+    ours: dict[str, Any] = field(default_factory=dict)
+    peer: dict[str, Any] = field(default_factory=dict)
+    target: Target | None = None
+    eval_points: int = 10
+    eval_episodes: int = 5
+    final_eval_episodes: int = 20
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Ours (a registry key of sb3_notes.ALGORITHMS) against a peer class (an import path)."""
+
+    name: str
+    ours: str
+    peer: str
+    cases: tuple[EnvCase, ...]
+    throughput_target: float | None = None
+    throughput_source: str = ""
+    notes: str = ""
+
+
+def load_class(path: str) -> Callable[..., Any]:
+    """``"stable_baselines3:PPO"`` → the class; ``"sb3_notes:ppo_penalty"`` → the registry's class."""
+    module_name, _, attr = path.partition(":")
+    if module_name == "sb3_notes":
+        from sb3_notes import ALGORITHMS
+
+        return ALGORITHMS[attr]
+    module = __import__(module_name, fromlist=[attr])
+    return getattr(module, attr)
+
+
+PPO_PENALTY = Pair(
+    name="ppo_penalty",
+    ours="sb3_notes:ppo_penalty",
+    peer="stable_baselines3:PPO",
+    throughput_target=0.95,
+    throughput_source="issue 3",
+    notes="Ours uses the adaptive KL penalty (kl_target=0.01, no clipping); SB3 PPO uses the zoo's clip_range.",
+    cases=(
+        EnvCase(
+            "CartPole-v1",
+            100_000,
+            n_envs=8,
+            shared=dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0),
+            ours=dict(learning_rate=lin(1e-3)),
+            peer=dict(learning_rate=lin(1e-3), clip_range=lin(0.2)),
+            target=Target(">=", 475, "issue 3"),
+        ),
+        EnvCase(
+            "Acrobot-v1",
+            200_000,
+            n_envs=16,
+            normalize=True,
+            shared=dict(n_steps=256, gae_lambda=0.94, gamma=0.99, n_epochs=4, ent_coef=0.0),
+            target=Target(">=", -90, "issue 3"),
+        ),
+        EnvCase(
+            "Pendulum-v1",
+            200_000,
+            n_envs=4,
+            shared=dict(
+                n_steps=1024,
+                gae_lambda=0.95,
+                gamma=0.9,
+                n_epochs=10,
+                ent_coef=0.0,
+                learning_rate=1e-3,
+                use_sde=True,
+                sde_sample_freq=4,
+            ),
+            peer=dict(clip_range=0.2),
+            target=Target(">=", -200, "issue 3"),
+        ),
+    ),
+)
+
+PAIRS: dict[str, Pair] = {pair.name: pair for pair in (PPO_PENALTY,)}
+
+
+def quick(pair: Pair) -> Pair:
+    """The harness check: the first env only, a tiny budget, no targets (the `quick` suite)."""
+    case = pair.cases[0]
+    small = EnvCase(
+        case.env_id,
+        budget=2_048,
+        n_envs=case.n_envs,
+        normalize=case.normalize,
+        shared=case.shared,
+        ours=case.ours,
+        peer=case.peer,
+        target=None,
+        eval_points=2,
+        eval_episodes=2,
+        final_eval_episodes=3,
+    )
+    return Pair(pair.name, pair.ours, pair.peer, (small,), None, "", pair.notes)
+
+
+SUITES: dict[str, dict[str, Any]] = {
+    "quick": dict(seeds=2, pairs=lambda: [quick(p) for p in PAIRS.values()]),
+    "full": dict(seeds=5, pairs=lambda: list(PAIRS.values())),
+}
