@@ -38,6 +38,7 @@ SMALL_KWARGS = dict(
     n_epochs=2,
     n_episodes=2,
     learning_starts=0,
+    initial_q=1.0,  # optimistic: a tabular learner updates its table even before the first reward
     n_critic_updates=2,
     cg_max_steps=5,
 )

@@ -124,7 +124,9 @@ def encode(space: spaces.Space, obs: Any, check: bool = True) -> np.ndarray:
     :return: int64 array of the batch shape (0-d for a single observation)
     """
     if isinstance(space, spaces.Discrete):  # the common case, kept to two NumPy operations
-        index = np.asarray(obs, dtype=np.int64) - int(space.start)
+        index = np.asarray(obs, dtype=np.int64)
+        if space.start:
+            index = index - int(space.start)
         if check and (index.ndim > 1 or np.any(index < 0) or np.any(index >= space.n)):
             raise ValueError(f"Observation {obs!r} is not in {space}")
         return index

@@ -1,0 +1,30 @@
+"""Tabular TD learners on SB3's API (notes §五), MC/TD value estimation, a DP solver and a grid-world plot."""
+
+from sb3_notes.tabular.base import TabularAlgorithm
+from sb3_notes.tabular.double_q_learning import DoubleQLearning
+from sb3_notes.tabular.dp import DPSolution, policy_evaluation, tabular_model, value_iteration
+from sb3_notes.tabular.expected_sarsa import ExpectedSARSA
+from sb3_notes.tabular.plotting import CLIFF_WALKING_ARROWS, FROZEN_LAKE_ARROWS, plot_grid_policy
+from sb3_notes.tabular.policies import MAX_TABLE_ENTRIES, TableShapeError, TabularPolicy
+from sb3_notes.tabular.q_learning import QLearning
+from sb3_notes.tabular.sarsa import SARSA
+from sb3_notes.tabular.value_estimation import estimate_v
+
+__all__ = [
+    "CLIFF_WALKING_ARROWS",
+    "FROZEN_LAKE_ARROWS",
+    "MAX_TABLE_ENTRIES",
+    "SARSA",
+    "DPSolution",
+    "DoubleQLearning",
+    "ExpectedSARSA",
+    "QLearning",
+    "TableShapeError",
+    "TabularAlgorithm",
+    "TabularPolicy",
+    "estimate_v",
+    "plot_grid_policy",
+    "policy_evaluation",
+    "tabular_model",
+    "value_iteration",
+]

@@ -1,0 +1,306 @@
+"""Tabular learners (notes §五): construction checks, the update rule, DP references, value estimation, learning."""
+
+import io
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from sb3_notes import ALGORITHMS
+from sb3_notes.tabular import (
+    SARSA,
+    DoubleQLearning,
+    ExpectedSARSA,
+    QLearning,
+    TableShapeError,
+    estimate_v,
+    plot_grid_policy,
+    policy_evaluation,
+    value_iteration,
+)
+
+LEARNERS = (QLearning, SARSA, ExpectedSARSA, DoubleQLearning)
+
+
+class TwoStepEnv(gym.Env):
+    """s0 --any action, r=0--> s1, where the episode terminates (``terminate=True``) or goes on (then a TimeLimit
+    of 1 step truncates it). Reset returns s0, whose value differs from s1's."""
+
+    observation_space = spaces.Discrete(2)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self, terminate: bool):
+        self.terminate = terminate
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action):
+        return 1, 0.0, self.terminate, False, {}
+
+
+class RandomWalkEnv(gym.Env):
+    """Sutton & Barto's random walk: states 1..5 inside, 0 and 6 terminal; start 3; +1 on reaching 6.
+    Action 0 moves left, 1 right. Exposes the model ``P`` like gymnasium's toy-text envs."""
+
+    observation_space = spaces.Discrete(7)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self):
+        self.P = {s: {a: [] for a in range(2)} for s in range(7)}
+        for s in range(7):
+            for a in range(2):
+                if s in (0, 6):
+                    self.P[s][a] = [(1.0, s, 0.0, True)]
+                else:
+                    nxt = s - 1 if a == 0 else s + 1
+                    self.P[s][a] = [(1.0, nxt, float(nxt == 6), nxt in (0, 6))]
+        self.s = 3
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 3
+        return self.s, {}
+
+    def step(self, action):
+        self.s += -1 if action == 0 else 1
+        return self.s, float(self.s == 6), self.s in (0, 6), False, {}
+
+
+def two_step_model(cls, terminate: bool):
+    env = TwoStepEnv(terminate)
+    if not terminate:
+        env = TimeLimit(env, max_episode_steps=1)
+    model = cls("TabularPolicy", DummyVecEnv([lambda: env]), learning_rate=1.0, gamma=0.5, seed=0)
+    model.policy.q_table[:, 1, :] = 10.0  # V(s1) = 10, V(reset state s0) = 0
+    return model
+
+
+# --- bad input ------------------------------------------------------------------------------------------
+
+
+def test_box_observations_raise_naming_the_space_and_discretisation():
+    with pytest.raises(ValueError, match=r"observation_space.*Box.*discretise"):
+        QLearning("TabularPolicy", "CartPole-v1")
+
+
+def test_box_actions_raise():
+    class BoxActions(TwoStepEnv):
+        action_space = spaces.Box(-1, 1, (1,))
+
+    with pytest.raises(ValueError, match="action_space"):
+        QLearning("TabularPolicy", BoxActions(True))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("gamma", 1.5),
+        ("gamma", -0.1),
+        ("exploration_initial_eps", 1.1),
+        ("exploration_final_eps", -0.2),
+        ("exploration_fraction", 2.0),
+        ("learning_rate", -0.1),
+        ("learning_starts", -1),
+    ],
+)
+def test_out_of_range_hyperparameters_raise_naming_the_argument(name, value):
+    with pytest.raises(ValueError, match=name):
+        QLearning("TabularPolicy", "FrozenLake-v1", **{name: value})
+
+
+def test_negative_learning_rate_schedule_raises():
+    with pytest.raises(ValueError, match="learning_rate"):
+        QLearning("TabularPolicy", "FrozenLake-v1", learning_rate=lambda progress: progress - 0.5)
+
+
+def test_huge_table_is_refused_with_its_size_before_allocation():
+    class Huge(TwoStepEnv):
+        observation_space = spaces.MultiDiscrete([2**15, 2**15])
+
+    with pytest.raises(ValueError, match=r"2147483648 entries"):
+        QLearning("TabularPolicy", Huge(True))
+
+
+def test_loading_a_table_of_another_shape_raises_a_clear_error(tmp_path):
+    model = QLearning("TabularPolicy", "FrozenLake-v1", seed=0)
+    other = QLearning("TabularPolicy", "FrozenLake8x8-v1", seed=0)
+    with pytest.raises(TableShapeError, match=r"\(1, 64, 4\).*\(1, 16, 4\)"):
+        model.set_parameters(other.get_parameters())
+    other.save(tmp_path / "big.zip")
+    with pytest.raises(ValueError, match="Observation spaces do not match"):
+        QLearning.load(tmp_path / "big.zip", env=gym.make("FrozenLake-v1"))
+    # a file whose table was swapped for another shape (spaces unchanged) is refused too
+    params = model.get_parameters()
+    params["policy"]["q_table"] = th.zeros(1, 64, 4, dtype=th.float64)
+    with pytest.raises(ValueError, match="saved Q-table has shape"):
+        model.set_parameters(params)
+
+
+# --- the update rule ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_truncated_step_bootstraps_from_the_final_observation_not_the_reset_one(cls):
+    model = two_step_model(cls, terminate=False)
+    model.learn(1)
+    # y = 0 + 0.5 * V(s1) = 5 with α = 1; the reset observation s0 (value 0) would have given 0
+    assert model.policy.q_table[:, 0, :].max().item() == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_terminated_step_does_not_bootstrap(cls):
+    model = two_step_model(cls, terminate=True)
+    model.learn(1)
+    assert model.policy.q_table[:, 0, :].abs().max().item() == 0.0
+
+
+def test_envs_hitting_the_same_entry_share_one_mean_step():
+    model = QLearning("TabularPolicy", "FrozenLake-v1", learning_rate=0.5, seed=0)
+    q = model.policy.q_table.numpy()
+    s = np.array([0, 0, 0, 5])
+    a = np.array([1, 1, 1, 2])
+    r = np.array([1.0, 2.0, 6.0, 4.0])
+    model._td_update(q, s, a, r, s, None, np.ones(4, dtype=bool))
+    assert q[0, 0, 1] == pytest.approx(0.5 * (1 + 2 + 6) / 3)  # mean of the three δ, not their sum
+    assert q[0, 5, 2] == pytest.approx(0.5 * 4.0)
+
+
+def test_sarsa_takes_the_action_its_target_used():
+    taken, used = [], []
+
+    class Record(BaseCallback):
+        def _on_step(self):
+            taken.append(self.locals["actions"].copy())
+            return True
+
+    class RecordingSARSA(SARSA):
+        def _td_target(self, q, tables, rewards, next_states, next_actions, terminated):
+            used.append((next_actions.copy(), self._next_actions.copy()))
+            return super()._td_target(q, tables, rewards, next_states, next_actions, terminated)
+
+    env = make_vec_env("FrozenLake-v1", n_envs=3, seed=0)
+    model = RecordingSARSA("TabularPolicy", env, seed=0)
+    model.learn(600, callback=Record())
+    assert len(used) == len(taken) == 200
+    for t in range(len(used) - 1):
+        _, chosen_next = used[t]
+        np.testing.assert_array_equal(chosen_next, taken[t + 1])  # a' chosen at t is the action taken at t+1
+
+
+def test_predict_is_greedy_or_epsilon_greedy():
+    model = QLearning("TabularPolicy", "FrozenLake-v1", seed=0)
+    model.policy.q_table[0, :, 2] = 1.0
+    states = np.arange(16)
+    np.testing.assert_array_equal(model.predict(states, deterministic=True)[0], np.full(16, 2))
+    model.exploration_rate = 0.0
+    np.testing.assert_array_equal(model.predict(states, deterministic=False)[0], np.full(16, 2))
+    model.exploration_rate = 1.0
+    actions = model.predict(np.zeros(4000, dtype=np.int64), deterministic=False)[0]
+    np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, 0.25, atol=0.03)
+
+
+def test_double_q_learning_acts_on_the_mean_of_its_tables():
+    model = DoubleQLearning("TabularPolicy", "FrozenLake-v1", seed=0)
+    model.policy.q_table[0, 3] = th.tensor([0.0, 4.0, 0.0, 0.0], dtype=th.float64)
+    model.policy.q_table[1, 3] = th.tensor([0.0, -6.0, 3.0, 0.0], dtype=th.float64)
+    assert model.predict(3, deterministic=True)[0] == 2  # means: [0, -1, 1.5, 0]
+
+
+def test_save_load_restores_tables_and_schedule_state():
+    model = DoubleQLearning("TabularPolicy", make_vec_env("FrozenLake-v1", n_envs=2, seed=0), initial_q=0.3, seed=0)
+    model.learn(500)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    loaded = DoubleQLearning.load(buffer)
+    assert th.equal(loaded.policy.q_table, model.policy.q_table)
+    assert loaded.exploration_rate == model.exploration_rate and loaded._current_progress_remaining == 0.0
+    assert loaded.policy.exploration_rate == model.exploration_rate
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_tuple_observations_blackjack(cls):
+    model = cls("TabularPolicy", make_vec_env("Blackjack-v1", n_envs=4, seed=0), seed=0)
+    model.learn(400)
+    assert model.policy.q_table.shape[1] == 704
+    assert model.policy.q_table.abs().sum() > 0
+    action, _ = model.predict((np.array([20, 13]), np.array([10, 2]), np.array([0, 1])), deterministic=True)
+    assert action.shape == (2,)
+
+
+# --- dynamic programming and value estimation (notes §五: V^π by MC and TD) ------------------------------
+
+
+def test_dp_policy_evaluation_of_the_random_walk_by_hand():
+    # uniform random policy, γ = 1: V(s) = s / 6 for the inside states (probability of exiting right)
+    v = policy_evaluation(RandomWalkEnv(), np.full((7, 2), 0.5), gamma=1.0)
+    np.testing.assert_allclose(v[1:6], np.arange(1, 6) / 6)
+
+
+def test_value_iteration_on_frozen_lake_matches_the_known_optimum():
+    solution = value_iteration(gym.make("FrozenLake-v1"), gamma=1.0)
+    # the optimal success probability from the start of the 4x4 slippery lake, with no time limit: 14/17
+    assert solution.v[0] == pytest.approx(14 / 17, abs=1e-8)
+    np.testing.assert_allclose(solution.v, solution.q.max(axis=1))
+    # the optimal policy is a fixed point: evaluating it gives V* back
+    np.testing.assert_allclose(policy_evaluation(gym.make("FrozenLake-v1"), solution.policy, 1.0), solution.v, atol=1e-8)
+
+
+@pytest.mark.parametrize("p_right", [0.5, 0.7])
+@pytest.mark.parametrize("method", ["mc", "td"])
+def test_mc_and_td_estimates_converge_to_the_dp_value(method, p_right):
+    env = RandomWalkEnv()
+    policy = np.tile([1 - p_right, p_right], (7, 1))
+    exact = policy_evaluation(env, policy, gamma=0.9)
+    estimate = estimate_v(policy, env, method=method, n_episodes=3000, gamma=0.9, learning_rate=lambda n: n**-0.7, seed=0)
+    # stated tolerance: 0.03 absolute on every non-terminal state (values lie in [0, 1])
+    np.testing.assert_allclose(estimate[1:6], exact[1:6], atol=0.03)
+
+
+def test_estimate_v_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        estimate_v(np.zeros(7, dtype=int), RandomWalkEnv(), method="dp")
+    with pytest.raises(ValueError, match="gamma"):
+        estimate_v(np.zeros(7, dtype=int), RandomWalkEnv(), gamma=2.0)
+
+
+# --- learning -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_frozen_lake_greedy_policy_succeeds_at_least_60_percent(cls):
+    env = make_vec_env("FrozenLake-v1", n_envs=8, seed=0)
+    # Double Q-learning updates each of its two tables half as often: a larger step for the same budget
+    learning_rate = 0.1 if cls is DoubleQLearning else 0.05
+    model = cls("TabularPolicy", env, learning_rate=learning_rate, exploration_fraction=0.5, exploration_final_eps=0.0, seed=0)
+    model.learn(100_000, log_interval=None)
+    eval_env = make_vec_env("FrozenLake-v1", n_envs=8, seed=123)
+    rewards, _ = evaluate_policy(model, eval_env, n_eval_episodes=1000, deterministic=True, return_episode_rewards=True)
+    assert np.mean(rewards) >= 0.60
+
+
+def test_all_four_are_registered():
+    assert {ALGORITHMS[k] for k in ("qlearning", "sarsa", "expected_sarsa", "double_qlearning")} == set(LEARNERS)
+
+
+def test_plot_grid_policy_draws_one_arrow_per_decided_cell():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    solution = value_iteration(gym.make("FrozenLake-v1"), gamma=1.0)
+    desc = gym.make("FrozenLake-v1").unwrapped.desc
+    ax = plot_grid_policy(solution.q, (4, 4), labels=desc, title="V*")
+    (quiver,) = ax.collections
+    # holes and the goal have all-equal Q (0): 5 terminal cells, 11 arrows
+    assert len(quiver.get_offsets()) == 11
+    with pytest.raises(ValueError, match="grid"):
+        plot_grid_policy(solution.q, (3, 3))

@@ -1,0 +1,69 @@
+"""Each TD target against a number worked out by hand on a fixed transition (terminated and truncated)."""
+
+import numpy as np
+import pytest
+
+from sb3_notes.common.td_targets import (
+    double_q_learning_target,
+    epsilon_greedy_probs,
+    expected_sarsa_target,
+    q_learning_target,
+    sarsa_target,
+    td_errors,
+)
+
+# Two transitions with the same r and Q(s', ·) = [1, 3, 2]: the first truncated (bootstraps), the second terminated.
+REWARDS = np.array([0.5, 0.5])
+NEXT_Q = np.array([[1.0, 3.0, 2.0], [1.0, 3.0, 2.0]])
+TERMINATED = np.array([False, True])
+GAMMA = 0.9
+
+
+def test_q_learning_target_by_hand():
+    # 0.5 + 0.9 * max(1, 3, 2) = 3.2; terminated: 0.5
+    np.testing.assert_allclose(q_learning_target(REWARDS, NEXT_Q, TERMINATED, GAMMA), [3.2, 0.5])
+
+
+def test_sarsa_target_uses_the_next_action_taken():
+    # a' = 2: 0.5 + 0.9 * 2 = 2.3; a' = 1 but terminated: 0.5
+    np.testing.assert_allclose(sarsa_target(REWARDS, NEXT_Q, np.array([2, 1]), TERMINATED, GAMMA), [2.3, 0.5])
+
+
+def test_expected_sarsa_target_by_hand():
+    probs = np.array([[0.25, 0.5, 0.25], [0.25, 0.5, 0.25]])
+    # E[Q] = 0.25 + 1.5 + 0.5 = 2.25; 0.5 + 0.9 * 2.25 = 2.525
+    np.testing.assert_allclose(expected_sarsa_target(REWARDS, NEXT_Q, probs, TERMINATED, GAMMA), [2.525, 0.5])
+
+
+def test_double_q_target_selects_with_one_table_and_evaluates_with_the_other():
+    other = np.array([[10.0, -4.0, 7.0], [10.0, -4.0, 7.0]])
+    # argmax of the selecting table is action 1; the other table values it at -4: 0.5 + 0.9 * -4 = -3.1
+    np.testing.assert_allclose(double_q_learning_target(REWARDS, NEXT_Q, other, TERMINATED, GAMMA), [-3.1, 0.5])
+
+
+def test_expected_sarsa_with_greedy_probs_equals_q_learning():
+    probs = epsilon_greedy_probs(NEXT_Q, 0.0)
+    np.testing.assert_allclose(
+        expected_sarsa_target(REWARDS, NEXT_Q, probs, TERMINATED, GAMMA), q_learning_target(REWARDS, NEXT_Q, TERMINATED, GAMMA)
+    )
+
+
+def test_epsilon_greedy_probs_by_hand():
+    # ε = 0.3, 3 actions: 0.1 each, plus 0.7 on the greedy action; ties go to the first maximum
+    np.testing.assert_allclose(epsilon_greedy_probs(np.array([[1.0, 3.0, 2.0]]), 0.3), [[0.1, 0.8, 0.1]])
+    np.testing.assert_allclose(epsilon_greedy_probs(np.array([[5.0, 5.0]]), 0.5), [[0.75, 0.25]])
+
+
+def test_terminated_ignores_infinite_optimistic_values():
+    y = q_learning_target(np.array([1.0]), np.array([[np.inf, 0.0]]), np.array([True]), 0.99)
+    assert y[0] == 1.0
+
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0])
+def test_gamma_edges(gamma):
+    y = q_learning_target(REWARDS, NEXT_Q, TERMINATED, gamma)
+    np.testing.assert_allclose(y, [0.5 + 3.0 * gamma, 0.5])
+
+
+def test_td_error_is_target_minus_estimate():
+    np.testing.assert_allclose(td_errors(np.array([3.2, 0.5]), np.array([1.0, 1.5])), [2.2, -1.0])
