@@ -121,7 +121,49 @@ PPO_PENALTY = Pair(
     ),
 )
 
-PAIRS: dict[str, Pair] = {pair.name: pair for pair in (PPO_PENALTY,)}
+TRPO_NOTES = Pair(
+    name="trpo_notes",
+    ours="sb3_notes:trpo_notes",
+    peer="sb3_contrib:TRPO",
+    throughput_target=1.0,
+    throughput_source="issue 5",
+    notes="RL Zoo trpo.yml settings for both; ours constrains KL(old ‖ new), sb3-contrib KL(new ‖ old). Targets: "
+    "RL Zoo's published TRPO rows.",
+    cases=(
+        EnvCase(
+            "CartPole-v1",
+            100_000,
+            n_envs=2,
+            shared=dict(
+                n_steps=512,
+                batch_size=512,
+                cg_damping=1e-3,
+                gae_lambda=0.98,
+                gamma=0.99,
+                learning_rate=1e-3,
+                n_critic_updates=20,
+            ),
+            target=Target(">=", 500, "issue 5 (RL Zoo row)"),
+        ),
+        EnvCase(
+            "Acrobot-v1",
+            100_000,
+            n_envs=2,
+            normalize=True,
+            shared=dict(n_steps=1024),
+            target=Target(">=", -83, "issue 5 (RL Zoo row)"),
+        ),
+        EnvCase(
+            "Pendulum-v1",
+            100_000,
+            n_envs=2,
+            shared=dict(n_steps=1024, gamma=0.9, n_critic_updates=15, use_sde=True, sde_sample_freq=4),
+            target=Target(">=", -175, "issue 5 (RL Zoo row)"),
+        ),
+    ),
+)
+
+PAIRS: dict[str, Pair] = {pair.name: pair for pair in (PPO_PENALTY, TRPO_NOTES)}
 
 
 def quick(pair: Pair) -> Pair:

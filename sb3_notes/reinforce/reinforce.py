@@ -1,0 +1,413 @@
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    BaseModel,
+    BasePolicy,
+    MultiInputActorCriticPolicy,
+)
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
+from stable_baselines3.common.utils import explained_variance, obs_as_tensor
+from stable_baselines3.common.vec_env import VecEnv
+from torch import nn
+from torch.nn import functional as F
+
+from sb3_notes.common.returns import BASELINES, RETURNS, batch_returns_and_advantages
+from sb3_notes.common.save_util import CheckedLoadMixin
+from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.reinforce.episode_store import EpisodeStore
+
+SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
+
+
+@dataclass
+class PolicyGradientBatch:
+    """Whole episodes as tensors: s_t, a_t, the return estimate, its baseline-corrected advantage."""
+
+    observations: PyTorchObs
+    actions: th.Tensor
+    returns: th.Tensor  # reward_to_go or R(τ); with baseline="value" the critic's regression target
+    advantages: th.Tensor  # return − baseline (not normalised)
+    baseline: th.Tensor  # the b subtracted from each step (0, the batch mean, or V(s_t) with λ = 1)
+    n_episodes: int
+
+
+class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
+    """
+    REINFORCE: the vanilla policy gradient of whole episodes (notes §二), with the notes' two improvements as switches.
+
+    ∇R̄_θ ≈ 1/N Σ_n Σ_t (Ĝ_t^n − b) ∇log π_θ(a_t^n|s_t^n), one gradient step per batch of N freshly sampled episodes:
+
+    - ``returns="total"``: Ĝ_t = R(τ) = Σ_t γ^t r_t for every step (the notes' first formula, with γ = 1);
+      ``returns="reward_to_go"``: Ĝ_t = Σ_{t'≥t} γ^{t'-t} r_{t'} (improvement 2);
+    - ``baseline="none"``: b = 0; ``"mean"``: b = mean of Ĝ over the batch's steps (improvement 1, b ≈ E[R]),
+      biased by O(1/N) because b is computed from the same batch (with N one-step episodes the expected gradient is
+      exactly (1 − 1/N) times the true one); ``"value"``: b = V(s_t), a critic fitted by regression on the returns
+      of *earlier* batches (its values are taken before this batch's update, so the estimate stays unbiased), with
+      GAE(λ) when ``gae_lambda < 1``.
+
+    Paper: https://link.springer.com/article/10.1007/BF00992696 (Williams, 1992)
+
+    Batches and episodes. A rollout steps the VecEnv until at least ``n_episodes`` episodes have finished, summed
+    over its envs. The steps of the episodes still running at that moment are *carried over*: they stay in the
+    episode store and join the batch in which their episode finishes, so no step is lost and every advantage in a
+    gradient comes from a finished episode. With one env, a batch always ends on an episode's end and nothing is
+    carried; with several, a carried prefix was sampled by the policy before the last update (one step older),
+    which the estimator ignores. If ``learn()``'s budget of timesteps runs out before ``n_episodes`` have finished,
+    no update is made and the finished and running episodes stay in the store for the next ``learn(...,
+    reset_num_timesteps=False)``; an env reset (``reset_num_timesteps=True``, ``set_env``, ``load``) drops them.
+
+    Time limits. An episode cut by a time limit (``infos[i]["TimeLimit.truncated"]``) is bootstrapped with
+    γ·V(s_T) when ``baseline="value"`` (a learned value exists); otherwise it is used as if it had ended there.
+
+    Loss. The policy takes exactly one gradient step per batch (notes §二: the data must be re-sampled after each
+    update): policy_loss = −mean_t(A_t · log π(a_t|s_t)), averaged over the batch's steps as SB3's A2C does (the
+    notes' 1/N over episodes differs by a positive factor per batch), plus ``ent_coef`` × (−entropy) and, with a
+    critic, ``vf_coef`` × MSE(V, returns). The critic then takes ``n_epochs − 1`` more full-batch regression steps
+    (gradients stop at a features extractor shared with the actor, so the policy does not move again).
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate, it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_episodes: Minimum number of finished episodes in one batch (summed over the envs)
+    :param gamma: Discount factor
+    :param returns: Return estimator: ``"reward_to_go"`` (default) or ``"total"`` (R(τ) for every step)
+    :param baseline: ``"value"`` (default, a learned V(s)), ``"mean"`` (mean return of the batch) or ``"none"``
+    :param gae_lambda: λ of Generalized Advantage Estimation for ``baseline="value"``; 1.0 (default) is Monte Carlo.
+        Values below 1 need ``baseline="value"`` and ``returns="reward_to_go"``
+    :param normalize_advantage: Whether to normalize the advantages of a batch (mean 0, std 1); this subtracts the
+        batch mean too, like ``baseline="mean"``, and rescales the step
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param vf_coef: Value function coefficient for the loss calculation
+    :param max_grad_norm: The maximum value for the gradient clipping
+    :param n_epochs: Number of full-batch regression steps of the critic per batch (``baseline="value"`` only); the
+        first is taken with the policy's single step
+    :param max_episode_steps: Safety bound: an episode longer than this raises ``RuntimeError`` (REINFORCE needs
+        episodes that end; wrap an endless env in ``gymnasium.wrappers.TimeLimit``)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": ActorCriticPolicy,
+        "CnnPolicy": ActorCriticCnnPolicy,
+        "MultiInputPolicy": MultiInputActorCriticPolicy,
+    }
+    supported_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 3e-3,
+        n_episodes: int = 8,
+        gamma: float = 0.99,
+        returns: str = "reward_to_go",
+        baseline: str = "value",
+        gae_lambda: float = 1.0,
+        normalize_advantage: bool = False,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        n_epochs: int = 5,
+        max_episode_steps: int = 100_000,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=1,  # unused: a rollout lasts until n_episodes episodes have finished
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            use_sde=False,
+            sde_sample_freq=-1,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            _init_setup_model=False,
+        )
+        del self.n_steps  # SB3's fixed rollout length has no meaning here; n_episodes replaces it
+        self.n_episodes = n_episodes
+        self.returns = returns
+        self.baseline = baseline
+        self.normalize_advantage = normalize_advantage
+        self.n_epochs = n_epochs
+        self.max_episode_steps = max_episode_steps
+        # Steps of episodes not yet used in an update. Not saved (like SB3's rollout buffer): it belongs to the env's
+        # current episodes, which a reload does not continue.
+        self._episode_store: EpisodeStore | None = None
+        self._validate()
+
+        if _init_setup_model:
+            self._setup_model()
+
+    def _validate(self) -> None:
+        check_space("action_space", getattr(self, "action_space", None), self.supported_action_spaces)
+        check_float_or_schedule("learning_rate", self.learning_rate)
+        for name in ("n_episodes", "n_epochs", "max_episode_steps"):
+            check_type(name, getattr(self, name), int)
+            check_range(name, getattr(self, name), 1)
+        check_range("gamma", self.gamma, 0.0, 1.0)
+        check_choice("returns", self.returns, RETURNS)
+        check_choice("baseline", self.baseline, BASELINES)
+        check_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        if self.gae_lambda != 1.0 and (self.baseline != "value" or self.returns != "reward_to_go"):
+            raise ValueError(
+                f"`gae_lambda`={self.gae_lambda!r} needs baseline='value' and returns='reward_to_go' (GAE needs a "
+                f"learned V(s) and per-step returns); got baseline={self.baseline!r}, returns={self.returns!r}. "
+                "Accepted: gae_lambda=1.0 for any estimator"
+            )
+        check_type("normalize_advantage", self.normalize_advantage, bool)
+        check_range("ent_coef", self.ent_coef, 0.0)
+        check_range("vf_coef", self.vf_coef, 0.0)
+        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
+
+    def _setup_model(self) -> None:
+        # OnPolicyAlgorithm's setup, without its fixed-size RolloutBuffer (an EpisodeStore is made by learn()).
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space, self.action_space, self.lr_schedule, use_sde=False, **self.policy_kwargs
+        )
+        self.policy = self.policy.to(self.device)
+        if self.baseline == "value" and not isinstance(getattr(self.policy, "value_net", None), nn.Module):
+            raise ValueError(
+                f"baseline='value' needs a policy with a value head (`value_net`); {type(self.policy).__name__} has "
+                f"none. Accepted baselines without one: 'none', 'mean'"
+            )
+        self._maybe_recommend_cpu()
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_episode_store"]
+
+    @property
+    def _has_critic(self) -> bool:
+        return self.baseline == "value"
+
+    def collect_episodes(self, env: VecEnv, callback: BaseCallback, n_episodes: int, total_timesteps: int) -> bool:
+        """
+        Step ``env`` with the current policy until at least ``n_episodes`` finished episodes are in the episode store,
+        or ``num_timesteps`` reaches ``total_timesteps``.
+
+        :param env: The training environment
+        :param callback: Callback that will be called at each step (and at the beginning and end of the rollout)
+        :param n_episodes: Finished episodes wanted
+        :param total_timesteps: Stop when ``num_timesteps`` reaches it, even with fewer finished episodes
+        :return: False if the callback stopped training, True otherwise
+        """
+        assert self._last_obs is not None, "No previous observation was provided"
+        assert self._episode_store is not None
+        store = self._episode_store
+        self.policy.set_training_mode(False)
+        callback.on_rollout_start()
+
+        while store.n_finished < n_episodes and self.num_timesteps < total_timesteps:
+            with th.no_grad():
+                obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
+                actions = self.policy.get_distribution(obs_tensor).get_actions().cpu().numpy()
+            actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[arg-type, misc]
+            clipped_actions = actions
+            if isinstance(self.action_space, spaces.Box):
+                if self.policy.squash_output:
+                    clipped_actions = self.policy.unscale_action(clipped_actions)
+                else:
+                    clipped_actions = np.clip(actions, self.action_space.low, self.action_space.high)
+
+            new_obs, rewards, dones, infos = env.step(clipped_actions)
+            self.num_timesteps += env.num_envs
+
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return False
+
+            self._update_info_buffer(infos, dones)
+            store.add(self._last_obs, actions, rewards, dones, infos)  # type: ignore[arg-type]
+            self._last_obs = new_obs  # type: ignore[assignment]
+            self._last_episode_starts = dones
+
+            longest = int(store.running_lengths().max())
+            if longest > self.max_episode_steps:
+                raise RuntimeError(
+                    f"An episode has run for {longest} steps without ending, more than max_episode_steps="
+                    f"{self.max_episode_steps}. REINFORCE learns from whole episodes: make the env's episodes end "
+                    "(e.g. gymnasium.wrappers.TimeLimit) or raise max_episode_steps."
+                )
+
+        self.logger.record("rollout/episodes_per_update", store.n_finished)
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    def _values(self, obs: PyTorchObs) -> th.Tensor:
+        """V(s) of a batch, without gradient."""
+        with th.no_grad():
+            return self.policy.predict_values(obs).flatten()
+
+    def _critic_values(self, obs: PyTorchObs) -> th.Tensor:
+        """V(s) with gradients only into the critic: a features extractor shared with the actor is not moved."""
+        policy = self.policy
+        with th.set_grad_enabled(not policy.share_features_extractor):
+            features = BaseModel.extract_features(policy, obs, policy.vf_features_extractor)
+        return policy.value_net(policy.mlp_extractor.forward_critic(features)).flatten()
+
+    def _episode_batch(self) -> PolicyGradientBatch:
+        """Take the finished episodes out of the store and compute their returns and advantages (notes §二)."""
+        assert self._episode_store is not None
+        episodes = self._episode_store.pop_finished()
+        observations = obs_as_tensor(episodes.observations, self.device)  # type: ignore[arg-type]
+        actions = th.as_tensor(episodes.actions, device=self.device)
+        lengths = [len(r) for r in episodes.rewards]
+
+        values = last_values = None
+        if self._has_critic:
+            self.policy.set_training_mode(False)
+            all_values = self._values(observations).cpu().numpy()
+            values = np.split(all_values, np.cumsum(lengths)[:-1])
+            # Time-limit bootstrap: a truncated episode continues with γ·V(s_T); a terminated one with 0.
+            last_values = [
+                0.0 if s_T is None else self._values(self.policy.obs_to_tensor(s_T)[0]).item()
+                for s_T in episodes.terminal_observations
+            ]
+        returns, advantages = batch_returns_and_advantages(
+            episodes.rewards, self.gamma, self.returns, self.baseline, values, last_values, self.gae_lambda
+        )
+
+        def tensor(x: np.ndarray) -> th.Tensor:
+            return th.as_tensor(x, dtype=th.float32, device=self.device)
+
+        return PolicyGradientBatch(
+            observations, actions, tensor(returns), tensor(advantages), tensor(returns - advantages), len(lengths)
+        )
+
+    def _evaluate(self, batch: PolicyGradientBatch) -> tuple[th.Tensor | None, th.Tensor, th.Tensor]:
+        """V(s_t) (with a critic), log π(a_t|s_t) and the entropy (or its estimate −log π) of every step."""
+        if self._has_critic:
+            values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, batch.actions)
+            values = values.flatten()
+        else:
+            distribution = self.policy.get_distribution(batch.observations)
+            values, log_prob, entropy = None, distribution.log_prob(batch.actions), distribution.entropy()
+        return values, log_prob, (-log_prob if entropy is None else entropy)
+
+    def policy_loss(self, batch: PolicyGradientBatch, log_prob: th.Tensor) -> th.Tensor:
+        """
+        −mean_t(A_t · log π(a_t|s_t)): its gradient is minus the notes' estimate of ∇R̄_θ (up to 1/N vs 1/steps).
+
+        :param batch: The batch (its advantages are normalized here when ``normalize_advantage``)
+        :param log_prob: log π_θ(a_t|s_t), with gradient
+        """
+        advantages = batch.advantages
+        if self.normalize_advantage and len(advantages) > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        return -(advantages * log_prob).mean()
+
+    def train(self) -> None:
+        """One gradient step of the policy on a batch of whole episodes, then the critic's remaining regression steps."""
+        self._update_learning_rate(self.policy.optimizer)
+        batch = self._episode_batch()
+        self.policy.set_training_mode(True)
+
+        values, log_prob, entropy = self._evaluate(batch)
+        policy_loss = self.policy_loss(batch, log_prob)
+        entropy_loss = -entropy.mean()
+        loss = policy_loss + self.ent_coef * entropy_loss
+        value_loss = None
+        if values is not None:
+            value_loss = F.mse_loss(values, batch.returns)
+            loss = loss + self.vf_coef * value_loss
+        self._step(loss)
+
+        # The critic's extra regression steps on the same batch; the actor's gradients stay None, so Adam skips it.
+        for _ in range(self.n_epochs - 1 if self._has_critic else 0):
+            self._step(self.vf_coef * F.mse_loss(self._critic_values(batch.observations), batch.returns))
+        self._n_updates += 1
+
+        self.logger.record("train/policy_loss", policy_loss.item())
+        self.logger.record("train/entropy", -entropy_loss.item())
+        self.logger.record("train/loss", loss.item())
+        self.logger.record("train/advantage_std", batch.advantages.std().item() if len(batch.advantages) > 1 else 0.0)
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if self.baseline == "mean":
+            self.logger.record("train/baseline", batch.baseline[0].item())
+        if value_loss is not None:
+            self.logger.record("train/value_loss", value_loss.item())
+            self.logger.record(
+                "train/explained_variance", explained_variance(batch.baseline.cpu().numpy(), batch.returns.cpu().numpy())
+            )
+
+    def _step(self, loss: th.Tensor) -> None:
+        if not th.isfinite(loss):
+            raise FloatingPointError(
+                f"REINFORCE update {self._n_updates + 1}: the loss is {loss.item()}; the weights were not changed. "
+                "Check the rewards/observations for NaN or inf, or lower the learning rate."
+            )
+        self.policy.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.policy.optimizer.step()
+
+    def learn(
+        self: SelfREINFORCE,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "REINFORCE",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfREINFORCE:
+        store = self._episode_store
+        if reset_num_timesteps or self._last_obs is None or store is None or store.n_envs != self.n_envs:
+            # The env restarts (or its running episodes are unknown, e.g. after load): their steps are dropped.
+            self._last_obs = None
+            self._episode_store = None
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
+        assert self.env is not None
+        if self._episode_store is None:
+            self._episode_store = EpisodeStore(self.env.num_envs)
+        callback.on_training_start(locals(), globals())
+
+        iteration = 0
+        while self.num_timesteps < total_timesteps:
+            if not self.collect_episodes(self.env, callback, self.n_episodes, total_timesteps):
+                break
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            if self._episode_store.n_finished < self.n_episodes:
+                break  # the budget ran out mid-batch: no update; the episodes wait for the next learn() call
+            iteration += 1
+            if log_interval is not None and iteration % log_interval == 0:
+                self.dump_logs(iteration)
+            self.train()
+
+        callback.on_training_end()
+        return self
