@@ -27,8 +27,15 @@ def machine_info() -> dict[str, str]:
         pass
     import os
 
+    try:
+        import subprocess
+
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
     return {
         "date": datetime.date.today().isoformat(),
+        "sb3-notes commit": commit or "unknown",
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),

@@ -163,7 +163,22 @@ TRPO_NOTES = Pair(
     ),
 )
 
-PAIRS: dict[str, Pair] = {pair.name: pair for pair in (PPO_PENALTY, TRPO_NOTES)}
+REINFORCE_A2C = Pair(
+    name="reinforce",
+    ours="sb3_notes:reinforce",
+    peer="stable_baselines3:A2C",
+    throughput_target=1.0,
+    throughput_source="issue 4",
+    notes="Each with its own defaults (REINFORCE: 8 whole episodes per update, value baseline, Monte Carlo returns; "
+    "A2C: SB3's defaults, as the RL Zoo's a2c.yml CartPole entry), the same network (SB3's default MlpPolicy) and "
+    "8 envs for both, no normalisation.",
+    cases=(
+        EnvCase("CartPole-v1", 200_000, n_envs=8, target=Target(">=", 475, "issue 4")),
+        EnvCase("Acrobot-v1", 500_000, n_envs=8, target=Target(">=", -100, "issue 4")),
+    ),
+)
+
+PAIRS: dict[str, Pair] = {pair.name: pair for pair in (PPO_PENALTY, TRPO_NOTES, REINFORCE_A2C)}
 
 
 def quick(pair: Pair) -> Pair:
