@@ -137,6 +137,29 @@ def distribution_params(distribution: Distribution) -> DistributionParams:
     raise NotImplementedError(f"No closed-form KL for {type(distribution).__name__}; use sample_kl")
 
 
+def params_kl(kind: type[Distribution], old: DistributionParams, new: DistributionParams, action_dims: list[int]) -> th.Tensor:
+    """
+    KL(π_old ‖ π_new) per sample from the two distributions' parameters, for an SB3 distribution class.
+
+    :param kind: The SB3 distribution class (Categorical, MultiCategorical, Bernoulli, (squashed) diagonal
+        Gaussian or gSDE)
+    :param old: Parameters of the old distributions (detached)
+    :param new: Parameters of the new distributions on the same states
+    :param action_dims: Number of choices of each component (MultiCategorical only)
+    :return: KL per sample, shape (batch,)
+    """
+    if issubclass(kind, (DiagGaussianDistribution, StateDependentNoiseDistribution)):
+        assert old.second is not None and new.second is not None
+        return diag_gaussian_kl(old.first, old.second, new.first, new.second)
+    if issubclass(kind, MultiCategoricalDistribution):
+        return multi_categorical_kl(old.first, new.first, action_dims)
+    if issubclass(kind, BernoulliDistribution):
+        return bernoulli_kl(old.first, new.first)
+    if issubclass(kind, CategoricalDistribution):
+        return categorical_kl(old.first, new.first)
+    raise NotImplementedError(f"No closed-form KL for {kind.__name__}; use sample_kl")
+
+
 def analytic_kl(old: DistributionParams, new_distribution: Distribution) -> th.Tensor:
     """
     KL(π_old ‖ π_new) per sample, in closed form, for SB3's Categorical, MultiCategorical, Bernoulli,
@@ -146,12 +169,6 @@ def analytic_kl(old: DistributionParams, new_distribution: Distribution) -> th.T
     :param new_distribution: The current SB3 distribution on the same states
     :return: KL per sample, shape (batch,)
     """
-    new = distribution_params(new_distribution)
-    if isinstance(new_distribution, (DiagGaussianDistribution, StateDependentNoiseDistribution)):
-        assert old.second is not None and new.second is not None
-        return diag_gaussian_kl(old.first, old.second, new.first, new.second)
-    if isinstance(new_distribution, MultiCategoricalDistribution):
-        return multi_categorical_kl(old.first, new.first, list(new_distribution.action_dims))
-    if isinstance(new_distribution, BernoulliDistribution):
-        return bernoulli_kl(old.first, new.first)
-    return categorical_kl(old.first, new.first)
+    multi = isinstance(new_distribution, MultiCategoricalDistribution)
+    action_dims = list(new_distribution.action_dims) if multi else []  # type: ignore[attr-defined]
+    return params_kl(type(new_distribution), old, distribution_params(new_distribution), action_dims)

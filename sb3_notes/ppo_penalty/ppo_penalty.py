@@ -20,6 +20,7 @@ from sb3_notes.common.on_policy import (
     minibatch_indices,
     policy_actions,
 )
+from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.save_util import CheckedLoadMixin
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
 
@@ -28,7 +29,19 @@ SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
 _STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entropy_loss", "approx_kl", "clip_fraction", "loss")
 
 
-class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
+def _prefer_foreach(optimizer: th.optim.Optimizer) -> None:
+    """
+    Adam's multi-tensor (``foreach``) implementation, unless the user chose one: one kernel per operation for all
+    parameters instead of one per parameter, with bitwise the same results as the per-parameter loop (checked in
+    tests/test_rollout.py). ``fused`` is faster still but rounds differently, so it is left to the user.
+    """
+    if type(optimizer) is th.optim.Adam:
+        for group in optimizer.param_groups:
+            if group.get("foreach") is None and not group.get("fused"):
+                group["foreach"] = True
+
+
+class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
     """
     Proximal Policy Optimization with an adaptive KL penalty (notes §三–§四).
 
@@ -93,6 +106,10 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
+    :param fast_rollout: Use ``sb3_notes.common.rollout``'s lean path when the policy is SB3's own: rollouts with
+        the same buffer contents and action distribution as SB3's loop, and minibatch losses without distribution
+        objects. ``False`` always uses SB3's code. Other policies, gSDE and unknown distributions fall back to
+        SB3's code automatically (logged as ``rollout/fast_path``).
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
@@ -136,6 +153,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         verbose: int = 0,
         seed: int | None = None,
         device: th.device | str = "auto",
+        fast_rollout: bool = True,
         _init_setup_model: bool = True,
     ):
         super().__init__(
@@ -172,6 +190,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         self.clip_range_vf = clip_range_vf
         self.normalize_advantage = normalize_advantage
         self.target_kl = target_kl
+        self.fast_rollout = fast_rollout
         self._validate()
 
         if _init_setup_model:
@@ -190,6 +209,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         check_range("kl_tolerance", self.kl_tolerance, 1.0)
         check_range("kl_factor", self.kl_factor, 1.0, low_inclusive=False)
         check_type("kl_adaptive", self.kl_adaptive, bool)
+        check_type("fast_rollout", self.fast_rollout, bool)
         if len(self.kl_coef_bounds) != 2 or not 0 < self.kl_coef_bounds[0] <= self.kl_coef_bounds[1]:
             raise ValueError(f"`kl_coef_bounds`={self.kl_coef_bounds!r} must be (low, high) with 0 < low <= high")
         if self.kl_adaptive and not self.kl_coef_bounds[0] <= self.kl_coef <= self.kl_coef_bounds[1]:
@@ -217,6 +237,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
+        _prefer_foreach(self.policy.optimizer)
         # Schedules are wrapped here, not in __init__, so that load() (which calls _setup_model) wraps them too.
         if self.clip_range is not None:
             self.clip_range = FloatSchedule(self.clip_range)
@@ -272,6 +293,8 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         old_params = self._snapshot_old_policy(observations, n)
         self.policy.set_training_mode(True)
 
+        self.lean_policy(refresh=True)
+        parameters = list(self.policy.parameters())  # walked once, not once per minibatch
         stats: list[th.Tensor] = []
         continue_training = True
         for epoch in range(self.n_epochs):
@@ -297,7 +320,7 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
 
                 self.policy.optimizer.zero_grad()
                 loss.backward()
-                grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                grad_norm = th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
                 self._raise_if_not_finite(step_stats, grad_norm)
                 self.policy.optimizer.step()
                 stats.append(step_stats)
@@ -343,7 +366,12 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
         :param clip_range_vf: Value clipping range, or ``None``
         :return: The loss (with gradient) and the detached statistics, in the order of ``_STAT_NAMES``
         """
-        values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions)
+        entropy: th.Tensor | None
+        lean = self.lean_policy()
+        if lean is not None:  # SB3's own policy: the same quantities without distribution objects
+            values, log_prob, entropy, new_params = lean.evaluate(obs, actions)
+        else:
+            values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions)
         if self.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
@@ -360,7 +388,12 @@ class PPOPenalty(CheckedLoadMixin, OnPolicyAlgorithm):
             clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
 
         # Penalty β · KL(π_old ‖ π_θ) (notes §四: J_PPO = J − β KL)
-        kl = sample_kl(log_ratio).mean() if old_params is None else analytic_kl(old_params, dist).mean()
+        if self.kl_coef == 0.0:  # a fixed β = 0 (the plain surrogate): the penalty term is exactly 0
+            kl = th.zeros((), device=ratio.device)
+        elif old_params is None:
+            kl = sample_kl(log_ratio).mean()
+        else:
+            kl = (lean.kl(old_params, new_params) if lean is not None else analytic_kl(old_params, dist)).mean()
         kl_penalty = self.kl_coef * kl
 
         if clip_range_vf is not None:

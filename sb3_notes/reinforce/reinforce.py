@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from sb3_notes.common.returns import BASELINES, RETURNS, batch_returns_and_advantages
+from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.save_util import CheckedLoadMixin
 from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_space, check_type
 from sb3_notes.reinforce.episode_store import EpisodeStore
@@ -39,7 +40,7 @@ class PolicyGradientBatch:
     n_episodes: int
 
 
-class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
+class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
     """
     REINFORCE: the vanilla policy gradient of whole episodes (notes §二), with the notes' two improvements as switches.
 
@@ -101,6 +102,9 @@ class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
+    :param fast_rollout: Sample actions with ``sb3_notes.common.rollout``'s lean path when the policy is SB3's own
+        (the same action distribution, without distribution objects). ``False`` always uses SB3's code; other
+        policies and unknown distributions fall back automatically.
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
@@ -133,6 +137,7 @@ class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
         verbose: int = 0,
         seed: int | None = None,
         device: th.device | str = "auto",
+        fast_rollout: bool = True,
         _init_setup_model: bool = True,
     ):
         super().__init__(
@@ -162,6 +167,7 @@ class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
         self.normalize_advantage = normalize_advantage
         self.n_epochs = n_epochs
         self.max_episode_steps = max_episode_steps
+        self.fast_rollout = fast_rollout
         # Steps of episodes not yet used in an update. Not saved (like SB3's rollout buffer): it belongs to the env's
         # current episodes, which a reload does not continue.
         self._episode_store: EpisodeStore | None = None
@@ -187,6 +193,7 @@ class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
                 "Accepted: gae_lambda=1.0 for any estimator"
             )
         check_type("normalize_advantage", self.normalize_advantage, bool)
+        check_type("fast_rollout", self.fast_rollout, bool)
         check_range("ent_coef", self.ent_coef, 0.0)
         check_range("vf_coef", self.vf_coef, 0.0)
         check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
@@ -228,12 +235,16 @@ class REINFORCE(CheckedLoadMixin, OnPolicyAlgorithm):
         assert self._episode_store is not None
         store = self._episode_store
         self.policy.set_training_mode(False)
+        lean = self.lean_policy(refresh=True)
         callback.on_rollout_start()
 
         while store.n_finished < n_episodes and self.num_timesteps < total_timesteps:
-            with th.no_grad():
-                obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
-                actions = self.policy.get_distribution(obs_tensor).get_actions().cpu().numpy()
+            if lean is not None:  # SB3's own policy: the same action distribution without distribution objects
+                actions, _, _ = lean.step(self._last_obs)
+            else:
+                with th.no_grad():
+                    obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
+                    actions = self.policy.get_distribution(obs_tensor).get_actions().cpu().numpy()
             actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[arg-type, misc]
             clipped_actions = actions
             if isinstance(self.action_space, spaces.Box):

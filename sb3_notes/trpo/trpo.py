@@ -24,6 +24,7 @@ from sb3_notes.common.conjugate_gradient import conjugate_gradient
 from sb3_notes.common.fisher import fisher_vector_product, flat_grad, flat_params, set_flat_params
 from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl
 from sb3_notes.common.on_policy import flat_rollout, index_observations, minibatch_indices, n_samples, policy_actions
+from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.save_util import CheckedLoadMixin
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_type
 from sb3_notes.trpo.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, actor_critic_parameters
@@ -43,7 +44,7 @@ class PolicyStep(NamedTuple):
     cg_residual: float  # ‖g − F s‖ left by conjugate gradient
 
 
-class TRPO(CheckedLoadMixin, OnPolicyAlgorithm):
+class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
     """
     Trust Region Policy Optimization (TRPO) (notes §四)
 
@@ -114,6 +115,9 @@ class TRPO(CheckedLoadMixin, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
+    :param fast_rollout: Collect rollouts with ``sb3_notes.common.rollout``'s lean path when the policy is SB3's
+        own (same buffer contents and action distribution as SB3's loop). ``False`` always uses SB3's code; other
+        policies, gSDE and unknown distributions fall back automatically (logged as ``rollout/fast_path``).
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
@@ -152,6 +156,7 @@ class TRPO(CheckedLoadMixin, OnPolicyAlgorithm):
         verbose: int = 0,
         seed: int | None = None,
         device: th.device | str = "auto",
+        fast_rollout: bool = True,
         _init_setup_model: bool = True,
     ):
         super().__init__(
@@ -187,6 +192,7 @@ class TRPO(CheckedLoadMixin, OnPolicyAlgorithm):
         self.target_kl = target_kl
         self.sub_sampling_factor = sub_sampling_factor
         self.use_line_search = use_line_search
+        self.fast_rollout = fast_rollout
         self._validate()
 
         if _init_setup_model:
@@ -208,6 +214,7 @@ class TRPO(CheckedLoadMixin, OnPolicyAlgorithm):
         check_range("ent_coef", self.ent_coef, 0.0)
         check_type("normalize_advantage", self.normalize_advantage, bool)
         check_type("use_line_search", self.use_line_search, bool)
+        check_type("fast_rollout", self.fast_rollout, bool)
         if self.env is not None:
             buffer_size = self.env.num_envs * self.n_steps
             policy_batch = -(-buffer_size // self.sub_sampling_factor)
