@@ -240,7 +240,7 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
 
         while store.n_finished < n_episodes and self.num_timesteps < total_timesteps:
             if lean is not None:  # SB3's own policy: the same action distribution without distribution objects
-                actions, _, _ = lean.step(self._last_obs)
+                actions, _, _ = lean.step(self._last_obs)  # type: ignore[arg-type]
             else:
                 with th.no_grad():
                     obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
