@@ -1,7 +1,9 @@
 """Turn finished runs into the markdown report (one table per pair) and one learning-curve PNG per pair and env."""
 
 import datetime
+import os
 import platform
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -25,14 +27,15 @@ def machine_info() -> dict[str, str]:
                 break
     except OSError:
         pass
-    import os
 
-    try:
-        import subprocess
-
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    # SB3_NOTES_COMMIT names the commit the runs were made from (when they ran from an exported copy)
+    commit = os.environ.get("SB3_NOTES_COMMIT", "")
+    if not commit:
+        try:
+            done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+            commit = done.stdout.strip()
+        except OSError:
+            pass
     return {
         "date": datetime.date.today().isoformat(),
         "sb3-notes commit": commit or "unknown",
