@@ -168,7 +168,7 @@ def test_logs_the_variance_and_batch_size(tmp_path):
     model.set_logger(configure(str(tmp_path), ["csv"]))
     model.learn(600)
     frame = pd.read_csv(tmp_path / "progress.csv")
-    for key in ("train/policy_loss", "train/value_loss", "train/entropy", "train/advantage_std"):
+    for key in ("train/policy_loss", "train/value_loss", "train/entropy", "train/advantage_std", "train/advantage_rms"):
         assert frame[key].notna().any(), key
     assert (frame["rollout/episodes_per_update"].dropna() >= 2).all()
 

@@ -366,6 +366,9 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         self.logger.record("train/entropy", -entropy_loss.item())
         self.logger.record("train/loss", loss.item())
         self.logger.record("train/advantage_std", batch.advantages.std().item() if len(batch.advantages) > 1 else 0.0)
+        # What a baseline shrinks is the size of the advantages, not their spread: subtracting a constant ("mean")
+        # leaves the std unchanged but lowers √mean(A²), which sets the variance of the gradient estimate.
+        self.logger.record("train/advantage_rms", batch.advantages.square().mean().sqrt().item())
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         if self.baseline == "mean":
             self.logger.record("train/baseline", batch.baseline[0].item())
