@@ -50,7 +50,12 @@ def fisher_vector_product(mean_kl: th.Tensor, params: Sequence[th.Tensor], dampi
 
 
 def flat_params(params: Sequence[th.Tensor]) -> th.Tensor:
-    """The parameters' current values concatenated into one detached flat vector (a copy)."""
+    """
+    The parameters' current values concatenated into one detached flat vector (a copy).
+
+    :param params: The parameters, in a fixed order
+    :return: Their values, flattened and concatenated
+    """
     return th.cat([p.detach().reshape(-1) for p in params]).clone()
 
 

@@ -102,12 +102,22 @@ class DistributionParams(NamedTuple):
     second: th.Tensor | None = None
 
     def take(self, idx: th.Tensor | slice) -> "DistributionParams":
-        """Rows ``idx`` of every parameter (for a minibatch)."""
+        """
+        Rows ``idx`` of every parameter (for a minibatch).
+
+        :param idx: Row indices or a slice
+        :return: The selected rows
+        """
         return DistributionParams(self.first[idx], None if self.second is None else self.second[idx])
 
 
 def has_analytic_kl(distribution: Distribution) -> bool:
-    """Whether :func:`analytic_kl` has a closed form for this SB3 distribution."""
+    """
+    Whether :func:`analytic_kl` has a closed form for this SB3 distribution.
+
+    :param distribution: An SB3 distribution
+    :return: ``True`` for Categorical, MultiCategorical, Bernoulli, (squashed) diagonal Gaussian and gSDE
+    """
     return isinstance(
         distribution,
         (

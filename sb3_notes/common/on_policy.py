@@ -27,14 +27,25 @@ def flat_rollout(rollout_buffer: RolloutBuffer) -> RolloutBufferSamples:
 
 
 def index_observations(observations: PyTorchObs, idx: th.Tensor | slice) -> PyTorchObs:
-    """Rows ``idx`` of a tensor observation, or of each entry of a dict observation."""
+    """
+    Rows ``idx`` of a tensor observation, or of each entry of a dict observation.
+
+    :param observations: A batch of observations (tensor or dict of tensors)
+    :param idx: Row indices or a slice
+    :return: The selected rows, in the same structure
+    """
     if isinstance(observations, dict):
         return {key: obs[idx] for key, obs in observations.items()}
     return observations[idx]
 
 
 def n_samples(observations: PyTorchObs) -> int:
-    """Number of rows of a tensor or dict observation batch."""
+    """
+    Number of rows of a tensor or dict observation batch.
+
+    :param observations: A batch of observations (tensor or dict of tensors)
+    :return: The batch size
+    """
     if isinstance(observations, dict):
         return len(next(iter(observations.values())))
     return len(observations)
@@ -44,18 +55,35 @@ def minibatch_indices(n: int, batch_size: int, device: th.device) -> Iterator[th
     """
     A random permutation of ``range(n)`` split into minibatches of ``batch_size`` (the last may be smaller).
     Uses torch's global generator, which SB3's ``set_random_seed`` seeds.
+
+    :param n: Number of samples
+    :param batch_size: Minibatch size
+    :param device: Device of the index tensors
+    :return: An iterator over index tensors
     """
     yield from th.randperm(n, device=device).split(batch_size)
 
 
 def chunks(n: int, chunk_size: int) -> Iterator[slice]:
-    """Consecutive slices covering ``range(n)``, for evaluating a whole rollout without a huge batch."""
+    """
+    Consecutive slices covering ``range(n)``, for evaluating a whole rollout without a huge batch.
+
+    :param n: Number of samples
+    :param chunk_size: Largest slice length
+    :return: An iterator over slices
+    """
     for start in range(0, n, chunk_size):
         yield slice(start, min(start + chunk_size, n))
 
 
 def policy_actions(action_space: spaces.Space, actions: th.Tensor) -> th.Tensor:
-    """The buffer stores discrete actions as float columns; SB3's distributions expect long indices."""
+    """
+    The buffer stores discrete actions as float columns; SB3's distributions expect long indices.
+
+    :param action_space: The action space
+    :param actions: Actions as the rollout buffer stores them
+    :return: Actions as SB3's distributions take them
+    """
     if isinstance(action_space, spaces.Discrete):
         return actions.long().flatten()
     return actions

@@ -465,6 +465,14 @@ def add_to_buffer(
     """
     ``rollout_buffer.add(...)``; for SB3's plain ``RolloutBuffer`` the same writes without its defensive
     copies and tensor clones (a third of the per-step cost of the lean loop). Subclasses keep their own ``add``.
+
+    :param rollout_buffer: The buffer to write to
+    :param obs: Observations s_t the actions were chosen on
+    :param actions: Actions a_t
+    :param rewards: Rewards r_t (time-limit bootstrap already added)
+    :param episode_starts: Whether s_t starts an episode
+    :param values: V(s_t), shape (n_envs, 1)
+    :param log_probs: log π(a_t|s_t), shape (n_envs,)
     """
     if type(rollout_buffer) is not RolloutBuffer:
         rollout_buffer.add(obs, actions, rewards, episode_starts, values, log_probs)

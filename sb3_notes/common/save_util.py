@@ -48,7 +48,14 @@ class CheckedLoadMixin:
 
     @classmethod
     def load(cls, path: Any, *args: Any, **kwargs: Any) -> Any:
-        """SB3's ``load`` (same arguments), after :func:`check_saved_model`."""
+        """
+        SB3's ``load`` (same arguments), after :func:`check_saved_model`.
+
+        :param path: Path to the file (or a file-like object) to load the agent from
+        :param args: SB3's ``load`` positional arguments (``env``, ``device``, ...)
+        :param kwargs: SB3's ``load`` keyword arguments
+        :return: The loaded model
+        """
         check_saved_model(path)
         return super().load(path, *args, **kwargs)  # type: ignore[misc]
 

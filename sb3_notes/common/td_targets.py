@@ -5,14 +5,23 @@ really ended: V(terminal) = 0). A time-limit truncation is *not* a termination: 
 observation's row as ``next_q`` and ``terminated=False``, so the target still bootstraps from it.
 
 Shapes: ``rewards`` and ``terminated`` are (n,); ``next_q`` is (n, n_actions), the Q-values Q(s'_i, ·).
+
+Each target also has a ``*_one`` twin for a single transition in plain Python floats (``next_q`` a list of
+Q(s', ·)): with one env, a handful of tiny NumPy calls per step would cost more than the env step itself. The
+twins compute the same numbers (the tests check both against the same hand-worked values).
 """
+
+from collections.abc import Sequence
 
 import numpy as np
 
 
 def _bootstrap(rewards: np.ndarray, next_value: np.ndarray, terminated: np.ndarray, gamma: float) -> np.ndarray:
+    rewards = np.asarray(rewards)  # float32 from a VecEnv: adding float64 values upcasts, no separate copy
+    if not np.count_nonzero(terminated):  # the common step: nothing ended, every target bootstraps
+        return rewards + gamma * next_value
     # np.where rather than (1 - terminated) * ...: an infinite optimistic Q(s', ·) must not turn into NaN
-    return np.asarray(rewards, dtype=np.float64) + gamma * np.where(terminated, 0.0, next_value)
+    return rewards + gamma * np.where(terminated, 0.0, next_value)
 
 
 def q_learning_target(rewards: np.ndarray, next_q: np.ndarray, terminated: np.ndarray, gamma: float) -> np.ndarray:
@@ -95,6 +104,71 @@ def epsilon_greedy_probs(q_values: np.ndarray, epsilon: float) -> np.ndarray:
     return probs
 
 
+def q_learning_target_one(reward: float, next_q: Sequence[float], terminated: bool, gamma: float) -> float:
+    """
+    :func:`q_learning_target` for one transition: y = r + γ · max_a' Q(s', a').
+
+    :param reward: r
+    :param next_q: Q(s', ·), one value per action
+    :param terminated: Whether s' is terminal
+    :param gamma: Discount factor γ
+    :return: y
+    """
+    return reward if terminated else reward + gamma * max(next_q)
+
+
+def sarsa_target_one(reward: float, next_q: Sequence[float], next_action: int, terminated: bool, gamma: float) -> float:
+    """
+    :func:`sarsa_target` for one transition: y = r + γ · Q(s', a').
+
+    :param reward: r
+    :param next_q: Q(s', ·), one value per action
+    :param next_action: a'
+    :param terminated: Whether s' is terminal
+    :param gamma: Discount factor γ
+    :return: y
+    """
+    return reward if terminated else reward + gamma * next_q[next_action]
+
+
+def expected_sarsa_target_one(reward: float, next_q: Sequence[float], epsilon: float, terminated: bool, gamma: float) -> float:
+    """
+    :func:`expected_sarsa_target` for one transition under the ε-greedy policy:
+    y = r + γ · (ε/|A| · Σ_a' Q(s', a') + (1 − ε) · max_a' Q(s', a')), the expectation of
+    :func:`epsilon_greedy_probs` written out.
+
+    :param reward: r
+    :param next_q: Q(s', ·), one value per action
+    :param epsilon: Exploration rate ε of the policy the expectation is taken under
+    :param terminated: Whether s' is terminal
+    :param gamma: Discount factor γ
+    :return: y
+    """
+    if terminated:
+        return reward
+    return reward + gamma * (epsilon / len(next_q) * sum(next_q) + (1.0 - epsilon) * max(next_q))
+
+
+def double_q_learning_target_one(
+    reward: float, next_q_select: list[float], next_q_evaluate: Sequence[float], terminated: bool, gamma: float
+) -> float:
+    """
+    :func:`double_q_learning_target` for one transition: y = r + γ · Q_B(s', argmax_a' Q_A(s', a')), the first
+    maximum on ties (as ``argmax``).
+
+    :param reward: r
+    :param next_q_select: Q_A(s', ·), the table being updated
+    :param next_q_evaluate: Q_B(s', ·), the other table
+    :param terminated: Whether s' is terminal
+    :param gamma: Discount factor γ
+    :return: y
+    """
+    if terminated:
+        return reward
+    best = next_q_select.index(max(next_q_select))
+    return reward + gamma * next_q_evaluate[best]
+
+
 def td_errors(targets: np.ndarray, q_values: np.ndarray) -> np.ndarray:
     """
     δ = y − Q(s, a), the step the table takes towards the target (times the learning rate).
@@ -108,9 +182,13 @@ def td_errors(targets: np.ndarray, q_values: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "double_q_learning_target",
+    "double_q_learning_target_one",
     "epsilon_greedy_probs",
     "expected_sarsa_target",
+    "expected_sarsa_target_one",
     "q_learning_target",
+    "q_learning_target_one",
     "sarsa_target",
+    "sarsa_target_one",
     "td_errors",
 ]

@@ -90,6 +90,12 @@ class EpisodeStore:
         """
         One VecEnv step: s_t (the observation the actions were chosen on), a_t, r_t and whether each env's episode
         ended (then ``infos[i]`` tells whether it was truncated, and holds s_T).
+
+        :param obs: Observations s_t, one per env
+        :param actions: Actions a_t
+        :param rewards: Rewards r_t
+        :param dones: Whether each env's episode ended at this step
+        :param infos: The VecEnv's infos of this step
         """
         self.observations.append(_copy(obs))
         self.actions.append(np.array(actions))

@@ -167,7 +167,10 @@ def open_storage(storage: str) -> BaseStorage:
 class NotesExperimentManager(ExperimentManager):
     """
     The zoo's ``ExperimentManager``, with the shipped hyperparameter files as default for sb3-notes keys, unknown
-    hyperparameters rejected, and the Optuna storage opened up front. Takes the same arguments.
+    hyperparameters rejected, and the Optuna storage opened up front.
+
+    :param args: The zoo's ``ExperimentManager`` positional arguments
+    :param kwargs: Its keyword arguments (``config=None`` selects the shipped file for sb3-notes keys)
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -180,6 +183,11 @@ class NotesExperimentManager(ExperimentManager):
             open_storage(self.storage)
 
     def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """
+        The zoo's reading of the hyperparameter file, with every key of an sb3-notes entry checked first.
+
+        :return: The hyperparameters and the saved copy, as the zoo returns them
+        """
         if self.algo in ALGORITHMS:
             # Checked before the zoo merges -params in, so the message can say where a bad key came from.
             if self.custom_hyperparams:
@@ -197,6 +205,7 @@ class NotesExperimentManager(ExperimentManager):
         return hyperparams, saved_hyperparams
 
     def hyperparameters_optimization(self) -> None:
+        """The zoo's Optuna search, after the shared study is created safely for concurrent workers."""
         if self.storage is not None and self.study_name is not None:
             self._prepare_study(self.storage, self.study_name)
         super().hyperparameters_optimization()
