@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from sb3_notes.common.state_encoding import check_tabular_space, decode, encode, n_states
+from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space, decode, encode, n_states
 
 SPACES = {
     "discrete": spaces.Discrete(5),
@@ -72,6 +72,14 @@ def test_encoding_is_a_bijection_onto_range_n_states(name):
     for obs, index in zip(observations, indices, strict=True):
         assert space.contains(decode(space, index)) or isinstance(space, spaces.Dict)
         assert same_obs(decode(space, index), obs)
+
+
+@pytest.mark.parametrize("name", sorted(SPACES))
+def test_cached_encoder_and_its_scalar_form_agree_with_encode(name):
+    space = SPACES[name]
+    encoder = StateEncoder(space)
+    for obs in all_observations(space):
+        assert encoder.one(obs) == int(encoder(obs)) == int(encode(space, obs))
 
 
 def test_plain_discrete_keeps_its_numbering():

@@ -1,6 +1,8 @@
 """Tabular learners (notes §五): construction checks, the update rule, DP references, value estimation, learning."""
 
 import io
+import itertools
+import random
 
 import gymnasium as gym
 import numpy as np
@@ -25,6 +27,7 @@ from sb3_notes.tabular import (
     policy_evaluation,
     value_iteration,
 )
+from sb3_notes.tabular.policies import RandomDraws, epsilon_greedy, epsilon_greedy_one
 
 LEARNERS = (QLearning, SARSA, ExpectedSARSA, DoubleQLearning)
 
@@ -75,11 +78,13 @@ class RandomWalkEnv(gym.Env):
         return self.s, float(self.s == 6), self.s in (0, 6), False, {}
 
 
-def two_step_model(cls, terminate: bool):
-    env = TwoStepEnv(terminate)
-    if not terminate:
-        env = TimeLimit(env, max_episode_steps=1)
-    model = cls("TabularPolicy", DummyVecEnv([lambda: env]), learning_rate=1.0, gamma=0.5, seed=0)
+def two_step_model(cls, terminate: bool, n_envs: int = 1):
+    def make():
+        env = TwoStepEnv(terminate)
+        return env if terminate else TimeLimit(env, max_episode_steps=1)
+
+    # one env runs the scalar loop, several the batched one: both are checked
+    model = cls("TabularPolicy", DummyVecEnv([make] * n_envs), learning_rate=1.0, gamma=0.5, seed=0)
     model.policy.q_table[:, 1, :] = 10.0  # V(s1) = 10, V(reset state s0) = 0
     return model
 
@@ -148,19 +153,84 @@ def test_loading_a_table_of_another_shape_raises_a_clear_error(tmp_path):
 # --- the update rule ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("n_envs", [1, 2])
 @pytest.mark.parametrize("cls", LEARNERS)
-def test_truncated_step_bootstraps_from_the_final_observation_not_the_reset_one(cls):
-    model = two_step_model(cls, terminate=False)
-    model.learn(1)
+def test_truncated_step_bootstraps_from_the_final_observation_not_the_reset_one(cls, n_envs):
+    model = two_step_model(cls, terminate=False, n_envs=n_envs)
+    model.learn(n_envs)
     # y = 0 + 0.5 * V(s1) = 5 with α = 1; the reset observation s0 (value 0) would have given 0
     assert model.policy.q_table[:, 0, :].max().item() == pytest.approx(5.0)
 
 
+@pytest.mark.parametrize("n_envs", [1, 2])
 @pytest.mark.parametrize("cls", LEARNERS)
-def test_terminated_step_does_not_bootstrap(cls):
-    model = two_step_model(cls, terminate=True)
-    model.learn(1)
+def test_terminated_step_does_not_bootstrap(cls, n_envs):
+    model = two_step_model(cls, terminate=True, n_envs=n_envs)
+    model.learn(n_envs)
     assert model.policy.q_table[:, 0, :].abs().max().item() == 0.0
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_discrete_start_rows_are_shifted_in_both_loops(n_envs):
+    class Shifted(TwoStepEnv):
+        observation_space = spaces.Discrete(2, start=3)
+
+        def reset(self, seed=None, options=None):
+            return 3, {}
+
+        def step(self, action):
+            return 4, 1.0, True, False, {}
+
+    model = QLearning("TabularPolicy", DummyVecEnv([lambda: Shifted(True)] * n_envs), learning_rate=1.0, seed=0)
+    model.learn(n_envs)
+    # observation 3 is row 0: y = r = 1 there, row 1 (observation 4) untouched
+    assert model.policy.q_table[0, 0].max().item() == 1.0 and model.policy.q_table[0, 1].abs().max().item() == 0.0
+
+
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_one_env_targets_equal_the_batched_ones(cls):
+    # the scalar path (one env) and the batched path (several) must compute the same y on any transition
+    model = cls("TabularPolicy", "FrozenLake-v1", gamma=0.9, seed=0)
+    model.exploration_rate = 0.3
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=model.policy.q_table.shape)
+    n = 50
+    tables = rng.integers(len(q), size=n) if len(q) == 2 else None
+    rewards, next_states = rng.normal(size=n).astype(np.float32), rng.integers(16, size=n)
+    next_actions, terminated = rng.integers(4, size=n), rng.random(n) < 0.3
+    batched = model._td_target(q, tables, rewards, next_states, next_actions, terminated)
+    for i in range(n):
+        table = 0 if tables is None else int(tables[i])
+        one = model._td_target_one(q, table, float(rewards[i]), int(next_states[i]), int(next_actions[i]), bool(terminated[i]))
+        assert one == pytest.approx(batched[i], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("cls", [QLearning, SARSA, ExpectedSARSA])
+def test_one_env_update_equals_the_batched_update_of_one_transition(cls):
+    model = cls("TabularPolicy", "FrozenLake-v1", learning_rate=0.3, gamma=0.9, seed=0)
+    rng = np.random.default_rng(1)
+    q_batched = rng.normal(size=model.policy.q_table.shape)
+    q_one = q_batched.copy()
+    for _ in range(200):
+        s, a, s2, a2 = rng.integers(16), rng.integers(4), rng.integers(16), rng.integers(4)
+        r, term = float(rng.normal()), bool(rng.random() < 0.3)
+        d1 = model._td_update(
+            q_batched, np.array([s]), np.array([a]), np.array([r]), np.array([s2]), np.array([a2]), np.array([term])
+        )
+        d2 = model._td_update_one(q_one, int(s), int(a), r, int(s2), int(a2), term)
+        assert d2 == pytest.approx(d1[0], rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(q_one, q_batched, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_envs", [1, 3])
+@pytest.mark.parametrize("cls", LEARNERS)
+def test_a_fixed_seed_gives_the_same_table(cls, n_envs):
+    tables = []
+    for _ in range(2):
+        model = cls("TabularPolicy", make_vec_env("FrozenLake-v1", n_envs=n_envs, seed=3), initial_q=1.0, seed=3)
+        model.learn(1500)
+        tables.append(model.policy.q_table.clone())
+    assert th.equal(tables[0], tables[1]) and (tables[0] != 1.0).any()  # learned something, identically
 
 
 def test_envs_hitting_the_same_entry_share_one_mean_step():
@@ -206,6 +276,34 @@ def test_predict_is_greedy_or_epsilon_greedy():
     model.exploration_rate = 1.0
     actions = model.predict(np.zeros(4000, dtype=np.int64), deterministic=False)[0]
     np.testing.assert_allclose(np.bincount(actions, minlength=4) / 4000, 0.25, atol=0.03)
+
+
+def test_epsilon_greedy_with_pre_drawn_numbers_by_hand():
+    values = np.array([[1.0, 3.0, 2.0], [5.0, 5.0, 0.0], [0.0, 1.0, 0.0]])
+    uniforms, random_actions = np.array([0.2, 0.9, 0.5]), np.array([0, 2, 2])
+    # ε = 0.5: env 0 explores (0.2 < 0.5) and takes its random action 0; env 1 is greedy, first maximum 0;
+    # env 2 is greedy too (0.5 is not below 0.5): action 1
+    np.testing.assert_array_equal(epsilon_greedy(values, 0.5, (uniforms, random_actions)), [0, 0, 1])
+
+
+def test_random_draws_are_uniform_and_refill():
+    np.random.seed(0)
+    draws = RandomDraws(n_envs=4, n_actions=3, block=16)
+    rows = [draws.next() for _ in range(1000)]  # 62 refills
+    uniforms = np.concatenate([u for u, _ in rows])
+    actions = np.concatenate([a for _, a in rows])
+    assert 0.0 <= uniforms.min() and uniforms.max() < 1.0 and abs(uniforms.mean() - 0.5) < 0.02
+    np.testing.assert_allclose(np.bincount(actions, minlength=3) / len(actions), 1 / 3, atol=0.02)
+    assert not np.array_equal(rows[0][0], rows[16][0])  # a refill draws new numbers
+
+
+def test_epsilon_greedy_one_by_hand():
+    random.seed(0)
+    assert epsilon_greedy_one([1.0, 3.0, 3.0], 0.0) == 1  # greedy, first maximum on ties
+    counts = np.bincount([epsilon_greedy_one([1.0, 3.0, 2.0], 1.0) for _ in range(6000)], minlength=3)
+    np.testing.assert_allclose(counts / 6000, 1 / 3, atol=0.03)  # ε = 1: uniform
+    greedy = sum(epsilon_greedy_one([1.0, 3.0, 2.0], 0.3) == 1 for _ in range(6000)) / 6000
+    assert greedy == pytest.approx(0.7 + 0.3 / 3, abs=0.03)  # 1 − ε + ε/|A|
 
 
 def test_double_q_learning_acts_on_the_mean_of_its_tables():
@@ -304,3 +402,43 @@ def test_plot_grid_policy_draws_one_arrow_per_decided_cell():
     assert len(quiver.get_offsets()) == 11
     with pytest.raises(ValueError, match="grid"):
         plot_grid_policy(solution.q, (3, 3))
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_callbacks_see_the_step_locals_in_both_loops(n_envs):
+    seen = []
+
+    def on_step(local_vars, global_vars):  # an old-style function callback, as SB3 accepts it
+        seen.append((local_vars["actions"].shape, local_vars["rewards"].shape, len(local_vars["infos"])))
+        return True
+
+    model = QLearning("TabularPolicy", make_vec_env("FrozenLake-v1", n_envs=n_envs, seed=0), seed=0)
+    model.learn(10 * n_envs, callback=on_step)
+    assert seen == [((n_envs,), (n_envs,), n_envs)] * 10
+
+
+@pytest.mark.parametrize("n_envs", [1, 2])
+def test_epsilon_follows_dqns_linear_schedule_every_step_and_restarts_with_learn(n_envs):
+    model = QLearning(
+        "TabularPolicy",
+        make_vec_env("FrozenLake-v1", n_envs=n_envs, seed=0),
+        exploration_initial_eps=0.9,
+        exploration_final_eps=0.1,
+        exploration_fraction=0.25,
+        seed=0,
+    )
+    steps = []
+
+    def on_step(local_vars, global_vars):
+        steps.append((model.num_timesteps, model.exploration_rate))
+        return True
+
+    for _ in range(2):  # the second learn() starts over: ε back at its start
+        steps.clear()
+        model.learn(400 * n_envs, callback=on_step)
+        # the callback runs before ε moves: the step's ε is the schedule at the previous step's progress
+        for (t, _), (_, next_eps) in itertools.pairwise(steps):
+            fraction_done = t / (400 * n_envs)
+            expected = 0.9 + fraction_done * (0.1 - 0.9) / 0.25 if fraction_done <= 0.25 else 0.1
+            assert next_eps == pytest.approx(expected, abs=1e-12)
+        assert model.exploration_rate == 0.1

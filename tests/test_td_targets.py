@@ -5,10 +5,14 @@ import pytest
 
 from sb3_notes.common.td_targets import (
     double_q_learning_target,
+    double_q_learning_target_one,
     epsilon_greedy_probs,
     expected_sarsa_target,
+    expected_sarsa_target_one,
     q_learning_target,
+    q_learning_target_one,
     sarsa_target,
+    sarsa_target_one,
     td_errors,
 )
 
@@ -67,3 +71,51 @@ def test_gamma_edges(gamma):
 
 def test_td_error_is_target_minus_estimate():
     np.testing.assert_allclose(td_errors(np.array([3.2, 0.5]), np.array([1.0, 1.5])), [2.2, -1.0])
+
+
+# --- the one-transition twins (the one-env loop), against the same hand-worked numbers -------------------
+ROW = [1.0, 3.0, 2.0]
+
+
+@pytest.mark.parametrize(("terminated", "expected"), [(False, 3.2), (True, 0.5)])
+def test_q_learning_target_one_by_hand(terminated, expected):
+    assert q_learning_target_one(0.5, ROW, terminated, GAMMA) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("terminated", "expected"), [(False, 2.3), (True, 0.5)])
+def test_sarsa_target_one_by_hand(terminated, expected):
+    assert sarsa_target_one(0.5, ROW, 2, terminated, GAMMA) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("terminated", "expected"), [(False, 2.93), (True, 0.5)])
+def test_expected_sarsa_target_one_by_hand(terminated, expected):
+    # ε = 0.3 on 3 actions: π = [0.1, 0.8, 0.1]; E[Q] = 0.1 + 2.4 + 0.2 = 2.7; 0.5 + 0.9 * 2.7 = 2.93
+    assert expected_sarsa_target_one(0.5, ROW, 0.3, terminated, GAMMA) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("terminated", "expected"), [(False, -3.1), (True, 0.5)])
+def test_double_q_target_one_by_hand(terminated, expected):
+    assert double_q_learning_target_one(0.5, ROW, [10.0, -4.0, 7.0], terminated, GAMMA) == pytest.approx(expected)
+
+
+def test_double_q_target_one_breaks_ties_on_the_first_maximum():
+    # both actions 0 and 1 are maximal in the selecting table: argmax picks 0, valued at 10 by the other
+    assert double_q_learning_target_one(0.0, [3.0, 3.0, 1.0], [10.0, -4.0, 7.0], False, 1.0) == 10.0
+
+
+def test_one_transition_twins_ignore_infinite_optimistic_values_when_terminated():
+    assert q_learning_target_one(1.0, [np.inf, 0.0], True, 0.99) == 1.0
+
+
+def test_terminated_none_means_none_terminated():
+    none_ended = np.array([False, False])
+    other = np.array([[10.0, -4.0, 7.0], [10.0, -4.0, 7.0]])
+    probs = epsilon_greedy_probs(NEXT_Q, 0.3)
+    actions = np.array([2, 0])
+    for target, args in (
+        (q_learning_target, (NEXT_Q,)),
+        (sarsa_target, (NEXT_Q, actions)),
+        (expected_sarsa_target, (NEXT_Q, probs)),
+        (double_q_learning_target, (NEXT_Q, other)),
+    ):
+        np.testing.assert_array_equal(target(REWARDS, *args, None, GAMMA), target(REWARDS, *args, none_ended, GAMMA))

@@ -12,6 +12,7 @@ leading ``n_envs`` axis, a tuple/dict of such arrays) gives one index per env; a
 one ``MultiDiscrete`` vector, a tuple of ints) gives a 0-d index.
 """
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,77 @@ def _strides(radix: np.ndarray) -> np.ndarray:
     return strides
 
 
+def _encode_discrete(space: spaces.Discrete, obs: Any, check: bool) -> np.ndarray:
+    # the common case, kept to two NumPy operations
+    index = np.asarray(obs, dtype=np.int64)
+    if space.start:
+        index = index - int(space.start)
+    if check and (index.ndim > 1 or np.any(index < 0) or np.any(index >= space.n)):
+        raise ValueError(f"Observation {obs!r} is not in {space}")
+    return index
+
+
+class StateEncoder:
+    """
+    :func:`encode` for one space, with its digits' starts, radices and place values worked out once: the
+    training loops encode every step, where rebuilding them would cost more than the arithmetic itself.
+
+    :param space: A space accepted by :func:`check_tabular_space`
+    """
+
+    def __init__(self, space: spaces.Space):
+        check_tabular_space(space)
+        self.space = space
+        self._leaves = _leaves(space)
+        self._radix = np.concatenate([leaf.radix for leaf in self._leaves])
+        strides = _strides(self._radix)
+        bounds = np.cumsum([0] + [len(leaf.radix) for leaf in self._leaves])
+        # each leaf's share of the place values: a plain Discrete is one digit, (x − start) · stride
+        self._leaf_strides = [strides[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+    def __call__(self, obs: Any, check: bool = True) -> np.ndarray:
+        """
+        Map observation(s) to state index(es) in ``range(n_states(space))``; see :func:`encode`.
+
+        :param obs: One observation, or a batch of them (leading axis) as a VecEnv returns them
+        :param check: Raise ``ValueError`` for an observation outside the space
+        :return: int64 array of the batch shape (0-d for a single observation)
+        """
+        space = self.space
+        if isinstance(space, spaces.Discrete):
+            return _encode_discrete(space, obs, check)
+        parts = _flat_obs(space, obs)
+        batch_shape: tuple[int, ...] | None = None
+        total: Any = 0
+        for leaf, leaf_strides, part in zip(self._leaves, self._leaf_strides, parts, strict=True):
+            n_batch_dims = part.ndim - len(leaf.shape)
+            if n_batch_dims < 0 or part.shape[n_batch_dims:] != leaf.shape:
+                raise ValueError(f"Observation part of shape {part.shape} does not fit {leaf.space} (shape {leaf.shape})")
+            shape = part.shape[:n_batch_dims]
+            if batch_shape is None:
+                batch_shape = shape
+            elif shape != batch_shape:
+                raise ValueError(f"The observation's parts have different batch shapes: {batch_shape} and {shape}")
+            digits = part.reshape((*shape, -1)).astype(np.int64) - leaf.start
+            if check and (np.any(digits < 0) or np.any(digits >= leaf.radix)):
+                raise ValueError(f"Observation {obs!r} is not in {space}")
+            total = total + (digits @ leaf_strides)
+        return np.asarray(total, dtype=np.int64)
+
+    def one(self, obs: Any) -> int:
+        """
+        The index of a single, unbatched observation (unchecked), as a Python int: for a ``Discrete`` space
+        plain integer arithmetic, as cheap as it gets in a per-step loop.
+
+        :param obs: One observation of the space
+        :return: Its index
+        """
+        space = self.space
+        if isinstance(space, spaces.Discrete):
+            return int(obs) - int(space.start)
+        return int(self(obs, check=False))
+
+
 def encode(space: spaces.Space, obs: Any, check: bool = True) -> np.ndarray:
     """
     Map observation(s) to state index(es) in ``range(n_states(space))``.
@@ -123,33 +195,9 @@ def encode(space: spaces.Space, obs: Any, check: bool = True) -> np.ndarray:
         where observations come from the env itself)
     :return: int64 array of the batch shape (0-d for a single observation)
     """
-    if isinstance(space, spaces.Discrete):  # the common case, kept to two NumPy operations
-        index = np.asarray(obs, dtype=np.int64)
-        if space.start:
-            index = index - int(space.start)
-        if check and (index.ndim > 1 or np.any(index < 0) or np.any(index >= space.n)):
-            raise ValueError(f"Observation {obs!r} is not in {space}")
-        return index
-    leaves = _leaves(space)
-    parts = _flat_obs(space, obs)
-    batch_shape: tuple[int, ...] | None = None
-    digits = []
-    for leaf, part in zip(leaves, parts, strict=True):
-        n_batch_dims = part.ndim - len(leaf.shape)
-        if n_batch_dims < 0 or part.shape[n_batch_dims:] != leaf.shape:
-            raise ValueError(f"Observation part of shape {part.shape} does not fit {leaf.space} (shape {leaf.shape})")
-        shape = part.shape[:n_batch_dims]
-        if batch_shape is None:
-            batch_shape = shape
-        elif shape != batch_shape:
-            raise ValueError(f"The observation's parts have different batch shapes: {batch_shape} and {shape}")
-        digits.append(part.reshape((*shape, -1)).astype(np.int64) - leaf.start)
-    assert batch_shape is not None
-    all_digits = np.concatenate(digits, axis=-1)
-    radix = np.concatenate([leaf.radix for leaf in leaves])
-    if check and (np.any(all_digits < 0) or np.any(all_digits >= radix)):
-        raise ValueError(f"Observation {obs!r} is not in {space}")
-    return all_digits @ _strides(radix)
+    if isinstance(space, spaces.Discrete):
+        return _encode_discrete(space, obs, check)
+    return StateEncoder(space)(obs, check)
 
 
 def decode(space: spaces.Space, index: Any) -> Any:
@@ -185,4 +233,4 @@ def _rebuild(space: spaces.Space, pieces: Any) -> Any:
     return next(pieces)
 
 
-__all__ = ["TABULAR_SPACES", "check_tabular_space", "decode", "encode", "n_states"]
+__all__ = ["TABULAR_SPACES", "StateEncoder", "check_tabular_space", "decode", "encode", "n_states"]

@@ -5,6 +5,7 @@ really ended: V(terminal) = 0). A time-limit truncation is *not* a termination: 
 observation's row as ``next_q`` and ``terminated=False``, so the target still bootstraps from it.
 
 Shapes: ``rewards`` and ``terminated`` are (n,); ``next_q`` is (n, n_actions), the Q-values Q(s'_i, ·).
+``terminated=None`` says that none terminated (most steps of a training loop, which knows it already).
 
 Each target also has a ``*_one`` twin for a single transition in plain Python floats (``next_q`` a list of
 Q(s', ·)): with one env, a handful of tiny NumPy calls per step would cost more than the env step itself. The
@@ -16,29 +17,30 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _bootstrap(rewards: np.ndarray, next_value: np.ndarray, terminated: np.ndarray, gamma: float) -> np.ndarray:
+def _bootstrap(rewards: np.ndarray, next_value: np.ndarray, terminated: np.ndarray | None, gamma: float) -> np.ndarray:
     rewards = np.asarray(rewards)  # float32 from a VecEnv: adding float64 values upcasts, no separate copy
-    if not np.count_nonzero(terminated):  # the common step: nothing ended, every target bootstraps
+    if terminated is None:  # the common step: nothing ended, every target bootstraps
         return rewards + gamma * next_value
     # np.where rather than (1 - terminated) * ...: an infinite optimistic Q(s', ·) must not turn into NaN
     return rewards + gamma * np.where(terminated, 0.0, next_value)
 
 
-def q_learning_target(rewards: np.ndarray, next_q: np.ndarray, terminated: np.ndarray, gamma: float) -> np.ndarray:
+def q_learning_target(rewards: np.ndarray, next_q: np.ndarray, terminated: np.ndarray | None, gamma: float) -> np.ndarray:
     """
     Q-learning (Watkins, 1989): y = r + γ · max_a' Q(s', a').
 
     :param rewards: r, shape (n,)
     :param next_q: Q(s', ·), shape (n, n_actions)
-    :param terminated: Whether s' is terminal, shape (n,)
+    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
     :param gamma: Discount factor γ
     :return: y, shape (n,)
     """
-    return _bootstrap(rewards, next_q.max(axis=-1), terminated, gamma)
+    # max_a' Q(s', a'), by the ufunc's reduce directly (.max() adds a layer that shows at a few envs)
+    return _bootstrap(rewards, np.maximum.reduce(next_q, axis=-1), terminated, gamma)
 
 
 def sarsa_target(
-    rewards: np.ndarray, next_q: np.ndarray, next_actions: np.ndarray, terminated: np.ndarray, gamma: float
+    rewards: np.ndarray, next_q: np.ndarray, next_actions: np.ndarray, terminated: np.ndarray | None, gamma: float
 ) -> np.ndarray:
     """
     SARSA (Rummery & Niranjan, 1994): y = r + γ · Q(s', a'), a' the action the behaviour policy takes in s'.
@@ -46,7 +48,7 @@ def sarsa_target(
     :param rewards: r, shape (n,)
     :param next_q: Q(s', ·), shape (n, n_actions)
     :param next_actions: a', shape (n,)
-    :param terminated: Whether s' is terminal, shape (n,)
+    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
     :param gamma: Discount factor γ
     :return: y, shape (n,)
     """
@@ -55,7 +57,7 @@ def sarsa_target(
 
 
 def expected_sarsa_target(
-    rewards: np.ndarray, next_q: np.ndarray, next_probs: np.ndarray, terminated: np.ndarray, gamma: float
+    rewards: np.ndarray, next_q: np.ndarray, next_probs: np.ndarray, terminated: np.ndarray | None, gamma: float
 ) -> np.ndarray:
     """
     Expected SARSA (van Seijen et al., 2009): y = r + γ · Σ_a' π(a'|s') Q(s', a').
@@ -63,7 +65,7 @@ def expected_sarsa_target(
     :param rewards: r, shape (n,)
     :param next_q: Q(s', ·), shape (n, n_actions)
     :param next_probs: π(· | s'), shape (n, n_actions), e.g. from :func:`epsilon_greedy_probs`
-    :param terminated: Whether s' is terminal, shape (n,)
+    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
     :param gamma: Discount factor γ
     :return: y, shape (n,)
     """
@@ -71,7 +73,7 @@ def expected_sarsa_target(
 
 
 def double_q_learning_target(
-    rewards: np.ndarray, next_q_select: np.ndarray, next_q_evaluate: np.ndarray, terminated: np.ndarray, gamma: float
+    rewards: np.ndarray, next_q_select: np.ndarray, next_q_evaluate: np.ndarray, terminated: np.ndarray | None, gamma: float
 ) -> np.ndarray:
     """
     Double Q-learning (van Hasselt, 2010): y = r + γ · Q_B(s', argmax_a' Q_A(s', a')), where Q_A is the table
@@ -80,7 +82,7 @@ def double_q_learning_target(
     :param rewards: r, shape (n,)
     :param next_q_select: Q_A(s', ·), shape (n, n_actions)
     :param next_q_evaluate: Q_B(s', ·), shape (n, n_actions)
-    :param terminated: Whether s' is terminal, shape (n,)
+    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
     :param gamma: Discount factor γ
     :return: y, shape (n,)
     """

@@ -1,29 +1,38 @@
 """The shared base of the tabular TD learners: SB3's ``BaseAlgorithm`` with an online, per-step table update."""
 
+import random
 import sys
 import time
+from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import LinearSchedule, safe_mean
+from stable_baselines3.common.utils import LinearSchedule
 
 from sb3_notes.common.save_util import CheckedLoadMixin
-from sb3_notes.common.state_encoding import check_tabular_space, encode
+from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space
 from sb3_notes.common.td_targets import td_errors
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
-from sb3_notes.tabular.policies import TabularPolicy, action_values, epsilon_greedy
+from sb3_notes.tabular.policies import RandomDraws, TabularPolicy, action_values, epsilon_greedy, epsilon_greedy_one
 
 SelfTabular = TypeVar("SelfTabular", bound="TabularAlgorithm")
 
 
-def _collision_counts(flat: np.ndarray) -> np.ndarray:
+# Tables up to this many entries count collisions with one np.bincount over the whole table (O(entries), a
+# microsecond at this size); larger ones compare the step's entries with each other instead.
+_BINCOUNT_MAX_ENTRIES = 4096
+
+
+def _collision_counts(flat: np.ndarray, n_entries: int) -> np.ndarray:
     """For each transition, how many transitions of the same step update its table entry (itself included)."""
+    if n_entries <= _BINCOUNT_MAX_ENTRIES:
+        return np.bincount(flat)[flat]
     if len(flat) <= 64:  # all-pairs comparison: cheaper than np.unique for a handful of envs
         return (flat[:, None] == flat[None, :]).sum(axis=1)
     _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
@@ -141,6 +150,7 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
+        self._encode = StateEncoder(self.observation_space)  # observation(s) -> row(s) of the table
         self.set_random_seed(self.seed)
         self.exploration_schedule = LinearSchedule(
             self.exploration_initial_eps, self.exploration_final_eps, self.exploration_fraction
@@ -155,11 +165,18 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         )
         self.policy.exploration_rate = self.exploration_rate
 
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_encode"]  # rebuilt from the space by _setup_model
+
     # --- the TD target: what the four learners differ in -------------------------------------------------
 
     def _update_tables(self, n: int) -> np.ndarray | None:
         """Which table each of the ``n`` transitions updates (``None``: the only one)."""
         return None
+
+    def _update_table_one(self) -> int:
+        """:meth:`_update_tables` for the one-env path: the table one transition updates."""
+        return 0
 
     def _td_target(
         self,
@@ -168,7 +185,7 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         rewards: np.ndarray,
         next_states: np.ndarray,
         next_actions: np.ndarray | None,
-        terminated: np.ndarray,
+        terminated: np.ndarray | None,
     ) -> np.ndarray:
         """
         y for each transition.
@@ -178,17 +195,39 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         :param rewards: r, shape (n,)
         :param next_states: Row of s' (the true final observation when truncated), shape (n,)
         :param next_actions: a' (only for ``needs_next_action``), shape (n,)
-        :param terminated: Whether s' is terminal, shape (n,)
+        :param terminated: Whether s' is terminal, shape (n,); ``None`` when none is
+        """
+        raise NotImplementedError
+
+    def _td_target_one(
+        self, q: np.ndarray, table: int, reward: float, next_state: int, next_action: int | None, terminated: bool
+    ) -> float:
+        """
+        :meth:`_td_target` for one transition, in plain Python (the one-env path; the same number).
+
+        :param q: The tables, shape (n_tables, n_states, n_actions), read only here
+        :param table: The table the transition updates
+        :param reward: r
+        :param next_state: Row of s'
+        :param next_action: a' (only for ``needs_next_action``)
+        :param terminated: Whether s' is terminal
         """
         raise NotImplementedError
 
     # --- one step of learning ---------------------------------------------------------------------------
 
-    def _behaviour_actions(self, q: np.ndarray, states: np.ndarray) -> np.ndarray:
-        """ε-greedy on the table; uniformly random before ``learning_starts`` (as DQN)."""
+    def _behaviour_actions(self, q: np.ndarray, states: np.ndarray, draws: RandomDraws | None = None) -> np.ndarray:
+        """ε-greedy on the table; uniformly random before ``learning_starts`` (as DQN). ``draws``: pre-drawn."""
         if self.num_timesteps < self.learning_starts:
-            return np.random.randint(q.shape[2], size=len(states))
-        return epsilon_greedy(action_values(q, states), self.exploration_rate)
+            return draws.next()[1].copy() if draws is not None else np.random.randint(q.shape[2], size=len(states))
+        return epsilon_greedy(action_values(q, states), self.exploration_rate, None if draws is None else draws.next())
+
+    def _behaviour_action_one(self, q: np.ndarray, state: int) -> int:
+        """:meth:`_behaviour_actions` for one state, in plain Python."""
+        if self.num_timesteps < self.learning_starts:
+            return int(random.random() * q.shape[2])
+        values = q[0, state] if len(q) == 1 else q[:, state].mean(axis=0)
+        return epsilon_greedy_one(values.tolist(), self.exploration_rate)
 
     def _td_update(
         self,
@@ -198,9 +237,13 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         rewards: np.ndarray,
         next_states: np.ndarray,
         next_actions: np.ndarray | None,
-        terminated: np.ndarray,
+        terminated: np.ndarray | None,
+        learning_rate: float | None = None,
     ) -> np.ndarray:
-        """Q(s, a) ← Q(s, a) + α (y − Q(s, a)) for every env at once; returns δ."""
+        """
+        Q(s, a) ← Q(s, a) + α (y − Q(s, a)) for every env at once; returns δ. ``learning_rate``: α if the
+        caller has it already, else read from the schedule at the current progress.
+        """
         tables = self._update_tables(len(states))
         targets = self._td_target(q, tables, rewards, next_states, next_actions, terminated)
         n_states, n_actions = q.shape[1:]
@@ -208,14 +251,51 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         if tables is not None:
             flat = flat + tables * (n_states * n_actions)
         q_flat = q.reshape(-1)  # a view: writing it writes the policy's buffer
-        delta = td_errors(targets, q_flat[flat])
-        step = self.lr_schedule(self._current_progress_remaining) * delta
-        if len(flat) > 1:
-            # envs that hit the same entry in one step share one mean step (a sum would overshoot)
-            np.add.at(q_flat, flat, step / _collision_counts(flat))
+        q_sa = q_flat[flat]
+        delta = td_errors(targets, q_sa)
+        if learning_rate is None:
+            learning_rate = self.lr_schedule(self._current_progress_remaining)
+        step = learning_rate * delta
+        entries = flat.tolist()
+        if len(set(entries)) == len(entries):  # the common case, every env on its own entry: one assignment
+            q_flat[flat] = q_sa + step
         else:
-            q_flat[flat] += step
+            # envs that hit the same entry in one step share one mean step (a sum would overshoot)
+            np.add.at(q_flat, flat, step / _collision_counts(flat, q_flat.size))
         return delta
+
+    def _td_update_one(
+        self,
+        q: np.ndarray,
+        state: int,
+        action: int,
+        reward: float,
+        next_state: int,
+        next_action: int | None,
+        terminated: bool,
+        learning_rate: float | None = None,
+    ) -> float:
+        """:meth:`_td_update` for one transition, in plain Python floats (the same arithmetic); returns δ."""
+        table = self._update_table_one()
+        target = self._td_target_one(q, table, reward, next_state, next_action, terminated)
+        q_sa = float(q[table, state, action])
+        delta = target - q_sa
+        if learning_rate is None:
+            learning_rate = self.lr_schedule(self._current_progress_remaining)
+        q[table, state, action] = q_sa + learning_rate * delta
+        return delta
+
+    def _loop_constants(self, callback: BaseCallback) -> tuple[bool, float | None]:
+        """
+        What the training loops can work out once rather than every step: whether anyone reads the
+        callback's ``locals`` (not when ``learn`` got no callback: SB3 then wraps ``None`` in a
+        ``ConvertCallback`` that never reads them), and α when it is a constant (``None``: a schedule).
+        The loops also stop evaluating ε once DQN's linear schedule has reached its final value (past
+        ``exploration_fraction``; within one ``learn`` the progress only moves forward).
+        """
+        share_locals = not (type(callback) is ConvertCallback and callback.callback is None)
+        constant_lr = None if callable(self.learning_rate) else float(self.learning_rate)
+        return share_locals, constant_lr
 
     def _next_states(
         self, new_states: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
@@ -229,9 +309,10 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
             return new_states, dones  # all False: nothing terminated
         next_states = new_states.copy()
         terminated = dones.copy()
-        for i in np.flatnonzero(dones):  # reading the envs' info dicts; the update itself stays vectorised
-            next_states[i] = encode(self.observation_space, infos[i]["terminal_observation"], check=False)
-            terminated[i] = not infos[i].get("TimeLimit.truncated", False)
+        for i, done in enumerate(dones.tolist()):  # reading the envs' info dicts; the update stays vectorised
+            if done:
+                next_states[i] = self._encode.one(infos[i]["terminal_observation"])
+                terminated[i] = not infos[i].get("TimeLimit.truncated", False)
         return next_states, terminated
 
     def learn(
@@ -262,63 +343,156 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         callback.on_training_start(locals(), globals())
         assert self.env is not None, "You must set the environment before calling learn()"
         try:
-            self._learn_loop(total_timesteps, callback, log_interval)
+            callback.on_rollout_start()
+            if self.env.num_envs == 1:
+                self._learn_loop_one_env(total_timesteps, callback, log_interval)
+            else:
+                self._learn_loop(total_timesteps, callback, log_interval)
+            callback.on_rollout_end()
         finally:
             self.policy.exploration_rate = self.exploration_rate
         callback.on_training_end()
         return self
 
+    def _on_episodes_end(self, n_done: int, dones: np.ndarray, infos: list[dict[str, Any]], log_interval: int | None) -> None:
+        """
+        SB3's bookkeeping at the end of a step where ``n_done`` episodes ended: episode statistics, episode
+        count and logs. Called only on such steps: Monitor/VecMonitor write ``"episode"`` only on the step an
+        episode ends and SB3 reads ``"is_success"`` only where done, so the other steps have nothing to record.
+        """
+        if len(dones) > 1:  # the other envs' infos have nothing to record
+            infos = [info for info, done in zip(infos, dones.tolist(), strict=True) if done]
+            dones = np.ones(len(infos), dtype=bool)
+        self._update_info_buffer(infos, dones)
+        for _ in range(n_done):
+            self._episode_num += 1
+            if log_interval is not None and self._episode_num % log_interval == 0:
+                self.dump_logs()
+
     def _learn_loop(self, total_timesteps: int, callback: BaseCallback, log_interval: int | None) -> None:
+        """The loop over a VecEnv of several envs: every step is a handful of NumPy calls over all envs."""
         assert self.env is not None and self._last_obs is not None
         env = self.env
         n_envs = env.num_envs
-        space = self.observation_space
+        encode = self._encode
         q = self.policy.q_table.numpy()  # shares memory with the torch buffer that get_parameters/save read
-        states = encode(space, self._last_obs, check=False)
-        callback.on_rollout_start()
+        draws = RandomDraws(n_envs, q.shape[2])
+        share_locals, constant_lr = self._loop_constants(callback)
+        eps_moving = True  # see _loop_constants
+        states = encode(self._last_obs, check=False)
         while self.num_timesteps < total_timesteps:
             if self._next_actions is not None:
                 actions = self._next_actions  # SARSA: the a' its last target used is the action taken now
             else:
-                actions = self._behaviour_actions(q, states)
+                actions = self._behaviour_actions(q, states, draws)
             new_obs, rewards, dones, infos = env.step(actions)
 
             self.num_timesteps += n_envs
-            callback.update_locals(locals())
+            if share_locals:
+                callback.update_locals(locals())
             if not callback.on_step():
                 self._last_obs = new_obs  # type: ignore[assignment]
                 self._next_actions = None
                 break
-            self._update_info_buffer(infos, dones)
+            n_done = int(np.count_nonzero(dones))
+            new_states = encode(new_obs, check=False)
+            next_states, terminated = self._next_states(new_states, dones, infos) if n_done else (new_states, dones)
+            # progress and ε move before the update, which reads α and (Expected SARSA) ε at the new progress
             self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
-            self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
-
-            new_states = encode(space, new_obs, check=False)
-            next_states, terminated = self._next_states(new_states, dones, infos)
+            if eps_moving:
+                self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+                eps_moving = 1.0 - self._current_progress_remaining <= self.exploration_fraction
             next_actions = None
             if self.needs_next_action:
                 # a' is chosen now, before the update, and is the action taken in new_obs next step. Where the
                 # episode ended, the target (if it bootstraps at all: truncated) uses a fresh behaviour action
                 # in the true final state, which the agent never takes.
-                self._next_actions = next_actions = self._behaviour_actions(q, new_states)
-                if np.count_nonzero(dones):
-                    next_actions = np.where(dones, self._behaviour_actions(q, next_states), next_actions)
+                self._next_actions = next_actions = self._behaviour_actions(q, new_states, draws)
+                if n_done:
+                    next_actions = np.where(dones, self._behaviour_actions(q, next_states, draws), next_actions)
 
             if self.num_timesteps > self.learning_starts:
-                delta = self._td_update(q, states, actions, rewards, next_states, next_actions, terminated)
-                self._td_error_sum += float(np.abs(delta).sum())
-                self._td_error_count += len(delta)
+                delta = self._td_update(
+                    q, states, actions, rewards, next_states, next_actions, terminated if n_done else None, constant_lr
+                )
+                self._td_error_sum += sum(map(abs, delta.tolist()))  # for a handful of envs, cheaper than NumPy
+                self._td_error_count += n_envs
                 self._n_updates += 1
 
             states = new_states
             self._last_obs = new_obs  # type: ignore[assignment]
-            n_done = np.count_nonzero(dones)
             if n_done:
-                for _ in range(n_done):
-                    self._episode_num += 1
-                    if log_interval is not None and self._episode_num % log_interval == 0:
-                        self.dump_logs()
-        callback.on_rollout_end()
+                self._on_episodes_end(n_done, dones, infos, log_interval)
+
+    def _learn_loop_one_env(self, total_timesteps: int, callback: BaseCallback, log_interval: int | None) -> None:
+        """
+        :meth:`_learn_loop` for a single env, on Python ints and floats: with one env the NumPy calls of the
+        batched loop, a microsecond each, would cost more than the env step. Same order of events, same
+        arithmetic; the random draws come from Python's ``random`` (seeded by SB3 with the same seed).
+        """
+        assert self.env is not None and self._last_obs is not None
+        env = self.env
+        space, encode = self.observation_space, self._encode
+        q = self.policy.q_table.numpy()
+        # bound methods and fixed settings in locals: at a few microseconds per step, attribute lookups show
+        behaviour, td_update = self._behaviour_action_one, self._td_update_one
+        update_progress, exploration_schedule = self._update_current_progress_remaining, self.exploration_schedule
+        needs_next_action, learning_starts = self.needs_next_action, self.learning_starts
+        share_locals, constant_lr = self._loop_constants(callback)
+        eps_moving = True  # see _loop_constants
+        start = int(space.start) if isinstance(space, spaces.Discrete) else None
+        # the (1,)-shaped action batch of each action, made once and read-only (nothing may change it in place)
+        action_batches = [np.array((a,)) for a in range(q.shape[2])]
+        for batch in action_batches:
+            batch.flags.writeable = False
+
+        def first_row(obs: Any) -> int:
+            """Row of the only env's observation in a VecEnv batch."""
+            return int(obs[0]) - start if start is not None else int(encode(obs, check=False)[0])
+
+        state = first_row(self._last_obs)
+        while self.num_timesteps < total_timesteps:
+            if self._next_actions is not None:
+                action = int(self._next_actions[0])  # SARSA: the a' its last target used is the action taken now
+            else:
+                action = behaviour(q, state)
+            actions = action_batches[action]
+            new_obs, rewards, dones, infos = env.step(actions)
+
+            self.num_timesteps += 1
+            if share_locals:
+                callback.update_locals(locals())
+            if not callback.on_step():
+                self._last_obs = new_obs  # type: ignore[assignment]
+                self._next_actions = None
+                break
+            done = bool(dones[0])
+            new_state = next_state = first_row(new_obs)
+            terminated = False
+            if done:  # s' is the true final observation, not the reset one (see _next_states)
+                next_state = encode.one(infos[0]["terminal_observation"])
+                terminated = not infos[0].get("TimeLimit.truncated", False)
+            update_progress(self.num_timesteps, self._total_timesteps)
+            if eps_moving:
+                self.exploration_rate = exploration_schedule(self._current_progress_remaining)
+                eps_moving = 1.0 - self._current_progress_remaining <= self.exploration_fraction
+            next_action = None
+            if needs_next_action:
+                next_action = behaviour(q, new_state)
+                self._next_actions = action_batches[next_action]
+                if done:
+                    next_action = behaviour(q, next_state)
+
+            if self.num_timesteps > learning_starts:
+                delta = td_update(q, state, action, float(rewards[0]), next_state, next_action, terminated, constant_lr)
+                self._td_error_sum += abs(delta)
+                self._td_error_count += 1
+                self._n_updates += 1
+
+            state = new_state
+            self._last_obs = new_obs  # type: ignore[assignment]
+            if done:
+                self._on_episodes_end(1, dones, infos, log_interval)
 
     def dump_logs(self) -> None:
         """Write log data (SB3's off-policy keys, plus ε, α and the mean |δ| since the last dump)."""
@@ -326,18 +500,21 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         time_elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
         fps = int((self.num_timesteps - self._num_timesteps_at_start) / time_elapsed)
         self.logger.record("time/episodes", self._episode_num, exclude="tensorboard")
+        # Plain-Python means (not SB3's safe_mean, np.mean over a fresh list): with short episodes this runs
+        # every few steps, and the NumPy conversion of 100 entries would be a sizeable share of the step
         if len(self.ep_info_buffer) > 0 and len(self.ep_info_buffer[0]) > 0:
-            self.logger.record("rollout/ep_rew_mean", safe_mean([ep_info["r"] for ep_info in self.ep_info_buffer]))
-            self.logger.record("rollout/ep_len_mean", safe_mean([ep_info["l"] for ep_info in self.ep_info_buffer]))
+            n_episodes = len(self.ep_info_buffer)
+            self.logger.record("rollout/ep_rew_mean", sum(map(itemgetter("r"), self.ep_info_buffer)) / n_episodes)
+            self.logger.record("rollout/ep_len_mean", sum(map(itemgetter("l"), self.ep_info_buffer)) / n_episodes)
         if len(self.ep_success_buffer) > 0:
-            self.logger.record("rollout/success_rate", safe_mean(self.ep_success_buffer))
+            self.logger.record("rollout/success_rate", sum(self.ep_success_buffer) / len(self.ep_success_buffer))
         self.logger.record("rollout/exploration_rate", self.exploration_rate)
         self.logger.record("time/fps", fps)
         self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
         self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
         self.logger.record("train/learning_rate", self.lr_schedule(self._current_progress_remaining))
         if self._td_error_count > 0:
-            self.logger.record("train/td_error", self._td_error_sum / self._td_error_count)
+            self.logger.record("train/td_error", float(self._td_error_sum) / self._td_error_count)
             self._td_error_sum, self._td_error_count = 0.0, 0
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.dump(step=self.num_timesteps)

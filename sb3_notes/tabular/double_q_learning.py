@@ -1,8 +1,9 @@
+import random
 from typing import ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import double_q_learning_target
+from sb3_notes.common.td_targets import double_q_learning_target, double_q_learning_target_one
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -22,10 +23,17 @@ class DoubleQLearning(TabularAlgorithm):
     def _update_tables(self, n: int) -> np.ndarray | None:
         return np.random.randint(2, size=n)
 
+    def _update_table_one(self) -> int:
+        return int(random.random() < 0.5)
+
     def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
         assert tables is not None
         # Q_A (updated, selects a') and Q_B (evaluates it), each transition's own coin flip
         return double_q_learning_target(rewards, q[tables, next_states], q[1 - tables, next_states], terminated, self.gamma)
+
+    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
+        select, evaluate = q[table, next_state].tolist(), q[1 - table, next_state].tolist()
+        return double_q_learning_target_one(reward, select, evaluate, terminated, self.gamma)
 
 
 __all__ = ["DoubleQLearning"]

@@ -1,5 +1,6 @@
 """The tabular policy: a Q-table (or two, for Double Q-learning) and the greedy / ε-greedy action on it."""
 
+import random
 from typing import Any
 
 import numpy as np
@@ -8,7 +9,7 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import Schedule
 
-from sb3_notes.common.state_encoding import check_tabular_space, encode, n_states
+from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space, n_states
 
 # 2^28 float64 entries = 2 GiB: beyond that a table is almost surely a mistake (an unbinned space, a huge product)
 MAX_TABLE_ENTRIES = 2**28
@@ -22,10 +23,40 @@ def action_values(q: np.ndarray, states: np.ndarray) -> np.ndarray:
     :param states: State indices, any shape
     :return: Array of shape ``states.shape + (n_actions,)``
     """
-    return q[0][states] if len(q) == 1 else q[:, states].mean(axis=0)
+    # take() rather than q[0][states]: the same rows, a few times faster for the small batches of a VecEnv
+    return q[0].take(states, axis=0) if len(q) == 1 else q.take(states, axis=1).mean(axis=0)
 
 
-def epsilon_greedy(values: np.ndarray, epsilon: float) -> np.ndarray:
+class RandomDraws:
+    """
+    The random numbers ε-greedy needs for ``n_envs`` envs, drawn from NumPy's global generator (which SB3's
+    ``set_random_seed`` seeds) ``block`` steps at a time: a uniform U per env (explore if U < ε) and a uniformly
+    random action per env. A training step then reads two rows instead of calling the generator two or three
+    times, each call costing about as much as the step's whole table arithmetic.
+
+    :param n_envs: Number of envs (values per row)
+    :param n_actions: Number of actions
+    :param block: Number of steps drawn at once
+    """
+
+    def __init__(self, n_envs: int, n_actions: int, block: int = 256):
+        self.n_envs, self.n_actions, self.block = n_envs, n_actions, block
+        self._row = block  # empty: the first call draws
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        """
+        :return: The next step's uniforms, shape (n_envs,), and random actions, shape (n_envs,)
+        """
+        if self._row == self.block:
+            self._uniforms = np.random.random((self.block, self.n_envs))
+            self._actions = np.random.randint(self.n_actions, size=(self.block, self.n_envs))
+            self._row = 0
+        row = self._row
+        self._row += 1
+        return self._uniforms[row], self._actions[row]
+
+
+def epsilon_greedy(values: np.ndarray, epsilon: float, draws: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """
     ε-greedy actions: uniformly random with probability ε, else the greedy argmax_a Q(s, a) (first maximum on
     ties, matching :func:`~sb3_notes.common.td_targets.epsilon_greedy_probs`). Draws from NumPy's global
@@ -33,15 +64,36 @@ def epsilon_greedy(values: np.ndarray, epsilon: float) -> np.ndarray:
 
     :param values: Q(s, ·) of a batch of states, shape (n, n_actions)
     :param epsilon: Exploration rate ε
+    :param draws: Pre-drawn (uniforms, random actions), each of shape (n,), from :meth:`RandomDraws.next`:
+        explore where the uniform is below ε, taking the random action there; drawn now if omitted
     :return: Actions, shape (n,)
     """
     actions = values.argmax(axis=-1)
+    if draws is not None:
+        uniforms, random_actions = draws
+        np.copyto(actions, random_actions, where=uniforms < epsilon)
+        return actions
     explore = np.random.random(actions.shape) < epsilon
     n_explore = np.count_nonzero(explore)
     if n_explore:
         # floor(U · |A|) is uniform on the actions; several times cheaper per call than np.random.randint
         actions[explore] = (np.random.random(n_explore) * values.shape[-1]).astype(actions.dtype)
     return actions
+
+
+def epsilon_greedy_one(values: list[float], epsilon: float) -> int:
+    """
+    :func:`epsilon_greedy` for one state in plain Python (the one-env fast path): uniformly random with
+    probability ε, else the first maximum of ``values``. Draws from Python's ``random``, which SB3's
+    ``set_random_seed`` seeds as well.
+
+    :param values: Q(s, ·), one value per action
+    :param epsilon: Exploration rate ε
+    :return: The action
+    """
+    if random.random() < epsilon:
+        return int(random.random() * len(values))  # floor(U · |A|), uniform on the actions
+    return values.index(max(values))
 
 
 class TableShapeError(ValueError, RuntimeError):
@@ -95,6 +147,7 @@ class TabularPolicy(BasePolicy):
                 f"entries ({size * 8 / 2**30:.1f} GiB), over the limit of {MAX_TABLE_ENTRIES} (2^28); "
                 "coarsen the observation space or use a function approximator such as DQN"
             )
+        self._encode = StateEncoder(observation_space)
         self.register_buffer("q_table", th.full((n_tables, self.n_states, self.n_actions), float(initial_q), dtype=th.float64))
         self.exploration_rate = 0.0
 
@@ -138,7 +191,7 @@ class TabularPolicy(BasePolicy):
         :param deterministic: Greedy action if True, ε-greedy at ``exploration_rate`` otherwise
         :return: Action(s) (shape () for one observation, (k,) for k) and ``state``
         """
-        states = encode(self.observation_space, observation)
+        states = self._encode(observation)
         flat = states.reshape(-1)
         values = self.q_values(flat)
         # π'(s) = argmax_a Q(s, a) (notes §五), first maximum on ties
@@ -158,4 +211,12 @@ class TabularPolicy(BasePolicy):
         return self._predict(observation, deterministic)
 
 
-__all__ = ["MAX_TABLE_ENTRIES", "TableShapeError", "TabularPolicy", "action_values", "epsilon_greedy"]
+__all__ = [
+    "MAX_TABLE_ENTRIES",
+    "RandomDraws",
+    "TableShapeError",
+    "TabularPolicy",
+    "action_values",
+    "epsilon_greedy",
+    "epsilon_greedy_one",
+]

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import q_learning_target
+from sb3_notes.common.td_targets import q_learning_target, q_learning_target_one
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -20,7 +20,10 @@ class QLearning(TabularAlgorithm):
     n_tables: ClassVar[int] = 1
 
     def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
-        return q_learning_target(rewards, q[0][next_states], terminated, self.gamma)
+        return q_learning_target(rewards, q[0].take(next_states, axis=0), terminated, self.gamma)
+
+    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
+        return q_learning_target_one(reward, q[0, next_state].tolist(), terminated, self.gamma)
 
 
 __all__ = ["QLearning"]

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import sarsa_target
+from sb3_notes.common.td_targets import sarsa_target, sarsa_target_one
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -24,7 +24,11 @@ class SARSA(TabularAlgorithm):
 
     def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
         assert next_actions is not None
-        return sarsa_target(rewards, q[0][next_states], next_actions, terminated, self.gamma)
+        return sarsa_target(rewards, q[0].take(next_states, axis=0), next_actions, terminated, self.gamma)
+
+    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
+        assert next_action is not None
+        return sarsa_target_one(reward, q[0, next_state].tolist(), next_action, terminated, self.gamma)
 
 
 __all__ = ["SARSA"]
