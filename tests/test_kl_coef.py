@@ -47,3 +47,14 @@ def test_bounds_hold_and_a_floored_beta_can_grow_again():
 def test_bad_constants_raise(kwargs, name):
     with pytest.raises(ValueError, match=name):
         adapt_kl_coef(1.0, 0.01, **kwargs)
+
+
+@pytest.mark.parametrize("kl", [float("nan"), -0.1])
+def test_a_nan_or_negative_kl_is_refused_not_ignored(kl):
+    with pytest.raises(ValueError, match="kl"):
+        adapt_kl_coef(1.0, kl, 0.01)
+
+
+def test_bad_bounds_raise():
+    with pytest.raises(ValueError, match="kl_coef_bounds"):
+        adapt_kl_coef(1.0, 0.01, 0.01, kl_coef_bounds=(2.0, 1.0))

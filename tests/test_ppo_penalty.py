@@ -198,6 +198,9 @@ def test_target_kl_keeps_sb3_meaning_early_stopping():
     model = PPOPenalty("MlpPolicy", "CartPole-v1", seed=0, target_kl=1e-9, n_steps=64, batch_size=16, n_epochs=10)
     model.learn(64)
     assert model._n_updates == 1, "the first epoch stops at the second minibatch"
+    # exactly one optimizer step: the first minibatch (ratio 1, approx KL 0) steps, the second one stops
+    steps = {int(state["step"]) for state in model.policy.optimizer.state.values()}
+    assert steps == {1}
 
 
 def test_accepts_every_sb3_ppo_argument_with_the_same_default():
@@ -245,6 +248,7 @@ def test_rl_zoo_ppo_entries_construct(env_id, entry):
         (dict(kl_coef=-0.1), "kl_coef"),
         (dict(kl_coef=5.0, kl_coef_bounds=(0.1, 2.0)), "kl_coef"),
         (dict(kl_coef_bounds=(0.0, 2.0)), "kl_coef_bounds"),
+        (dict(kl_coef_bounds=(2.0, 1.0), kl_coef=1.5), "kl_coef_bounds"),
         (dict(batch_size=65, n_steps=64), "batch_size"),
         (dict(gamma=1.5), "gamma"),
         (dict(gae_lambda=-0.1), "gae_lambda"),
@@ -262,6 +266,8 @@ def test_zero_fixed_beta_is_allowed_and_wrong_types_raise():
     PPOPenalty("MlpPolicy", "CartPole-v1", kl_coef=0.0, kl_adaptive=False, **SMALL)
     with pytest.raises(TypeError, match="n_steps"):
         PPOPenalty("MlpPolicy", "CartPole-v1", n_steps=64.5)
+    with pytest.raises(TypeError, match="kl_coef_bounds"):
+        PPOPenalty("MlpPolicy", "CartPole-v1", kl_coef_bounds=10.0)
     with pytest.raises(ValueError, match="action_space"):
         PPOPenalty("MlpPolicy", make_vec_env(lambda: gym.wrappers.FlattenObservation(_TupleActionEnv())))
 

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import configure
@@ -103,6 +104,37 @@ def test_batch_from_env_with_critic_bootstraps_truncated_episode():
     expected_returns = np.array([3, 4, 4, 2 + 0.5 * g1, g1])
     np.testing.assert_allclose(batches[0].returns.numpy(), expected_returns, rtol=1e-5)
     np.testing.assert_allclose(batches[0].advantages.numpy(), expected_returns - v[:5], rtol=1e-5, atol=1e-5)
+
+
+def test_total_returns_are_not_bootstrapped_by_a_critic_fitted_on_total_returns():
+    # With returns="total" V is fitted on R(τ), not on the return from s_T: the truncated episode is used as is
+    model = REINFORCE(
+        "MlpPolicy", scripted_vec_env(TWO_EPISODES), n_episodes=2, gamma=0.5, returns="total", baseline="value", seed=0
+    )
+    batches = record_batches(model)
+    model.learn(5)
+    np.testing.assert_allclose(batches[0].returns.numpy(), [3, 3, 3, 4, 4], rtol=1e-6)
+
+
+class _StopOnFirstEpisodeEnd(BaseCallback):
+    def _on_step(self) -> bool:
+        return not self.locals["dones"].any()
+
+
+def test_stopping_on_an_episode_end_never_stitches_two_episodes():
+    # Every episode lasts exactly 2 steps. A callback stops training on the step that ends the first one; the step
+    # is not stored, so the running episode must not be continued into the env's next episode.
+    two_steps = [([1.0, 1.0], "terminated")]
+    model = REINFORCE("MlpPolicy", scripted_vec_env(two_steps), n_episodes=1, baseline="none", seed=0)
+    model.learn(100, callback=_StopOnFirstEpisodeEnd())
+    assert model.num_timesteps == 2 and model._n_updates == 0
+    batches = record_batches(model)
+    model.learn(6, reset_num_timesteps=False)
+    assert batches, "training resumed"
+    for batch in batches:
+        t = batch.observations.numpy()[:, 2].astype(int)
+        assert list(t) == [0, 1] * batch.n_episodes, "a batch holds a partial or stitched episode"
+        np.testing.assert_allclose(batch.returns.numpy(), [1.99, 1.0] * batch.n_episodes, rtol=1e-6)
 
 
 def test_unfinished_episodes_are_carried_into_the_next_batch():
@@ -298,6 +330,7 @@ class ActorOnlyPolicy(ActorCriticPolicy):
         (dict(max_episode_steps=0), "`max_episode_steps`=0"),
         (dict(n_epochs=0), "`n_epochs`=0"),
         (dict(learning_rate=-1.0), "`learning_rate`=-1.0"),
+        (dict(vf_coef=0.0), "`vf_coef`=0 with baseline='value'"),
     ],
 )
 def test_bad_input_raises_at_construction(kwargs, match):

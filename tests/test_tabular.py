@@ -114,7 +114,10 @@ def test_box_actions_raise():
         ("exploration_final_eps", -0.2),
         ("exploration_fraction", 2.0),
         ("learning_rate", -0.1),
+        ("learning_rate", 1.5),
         ("learning_starts", -1),
+        ("initial_q", float("inf")),
+        ("initial_q", float("nan")),
     ],
 )
 def test_out_of_range_hyperparameters_raise_naming_the_argument(name, value):
@@ -247,9 +250,12 @@ def test_envs_hitting_the_same_entry_share_one_mean_step():
 def test_sarsa_takes_the_action_its_target_used():
     taken, used = [], []
 
+    dones = []
+
     class Record(BaseCallback):
         def _on_step(self):
             taken.append(self.locals["actions"].copy())
+            dones.append(self.locals["dones"].copy())
             return True
 
     class RecordingSARSA(SARSA):
@@ -262,8 +268,11 @@ def test_sarsa_takes_the_action_its_target_used():
     model.learn(600, callback=Record())
     assert len(used) == len(taken) == 200
     for t in range(len(used) - 1):
-        _, chosen_next = used[t]
+        target_next, chosen_next = used[t]
         np.testing.assert_array_equal(chosen_next, taken[t + 1])  # a' chosen at t is the action taken at t+1
+        going_on = ~dones[t]  # where the episode goes on, the target's a' is that same action
+        np.testing.assert_array_equal(target_next[going_on], taken[t + 1][going_on])
+    assert any(d.any() for d in dones) and any((~d).any() for d in dones)
 
 
 def test_predict_is_greedy_or_epsilon_greedy():

@@ -31,7 +31,10 @@ def adapt_kl_coef(
     check_range("kl_target", kl_target, 0.0, low_inclusive=False)
     check_range("kl_tolerance", kl_tolerance, 1.0)
     check_range("kl_factor", kl_factor, 1.0, low_inclusive=False)
+    check_range("kl", kl, 0.0)  # NaN or a negative KL means the update went wrong: never adapt β on it silently
     low, high = kl_coef_bounds
+    if not 0 < low <= high:
+        raise ValueError(f"`kl_coef_bounds`={kl_coef_bounds!r} must be (low, high) with 0 < low <= high")
     if kl < kl_target / kl_tolerance:
         kl_coef = kl_coef / kl_factor
     elif kl > kl_target * kl_tolerance:

@@ -48,6 +48,7 @@ def check_range(
     *,
     low_inclusive: bool = True,
     high_inclusive: bool = True,
+    finite: bool = False,
 ) -> None:
     """
     Raise ``ValueError`` unless ``low <= value <= high`` (bounds open or closed as asked; ``None`` = unbounded).
@@ -59,8 +60,11 @@ def check_range(
     :param high: Upper bound, or ``None``
     :param low_inclusive: Whether ``value == low`` is accepted
     :param high_inclusive: Whether ``value == high`` is accepted
+    :param finite: Whether ±inf is refused too (NaN always is)
     """
     check_type(name, value, (int, float))
+    if finite and value in (float("inf"), float("-inf")):
+        raise ValueError(f"`{name}`={value!r} is not accepted; it must be a finite number")
     ok = value == value  # NaN fails every range
     if low is not None:
         ok = ok and (value >= low if low_inclusive else value > low)
@@ -72,7 +76,9 @@ def check_range(
         raise ValueError(f"`{name}`={value!r} is out of range; accepted: {left}, {right}")
 
 
-def check_float_or_schedule(name: str, value: Any, low: float | None = 0.0, low_inclusive: bool = True) -> None:
+def check_float_or_schedule(
+    name: str, value: Any, low: float | None = 0.0, low_inclusive: bool = True, high: float | None = None
+) -> None:
     """
     Validate a hyperparameter that SB3 accepts as a float or a schedule (a callable of the progress remaining).
     Callables are checked at progress 1.0 and 0.0.
@@ -81,12 +87,13 @@ def check_float_or_schedule(name: str, value: Any, low: float | None = 0.0, low_
     :param value: Float or callable
     :param low: Lower bound for the value(s)
     :param low_inclusive: Whether ``low`` itself is accepted
+    :param high: Upper bound for the value(s) (inclusive), or ``None``
     """
     if callable(value):
         for progress in (1.0, 0.0):
-            check_range(f"{name}({progress})", float(value(progress)), low, low_inclusive=low_inclusive)
+            check_range(f"{name}({progress})", float(value(progress)), low, high, low_inclusive=low_inclusive)
     else:
-        check_range(name, value, low, low_inclusive=low_inclusive)
+        check_range(name, value, low, high, low_inclusive=low_inclusive)
 
 
 def check_space(name: str, space: Any, supported: tuple[type, ...], hint: str = "") -> None:

@@ -185,6 +185,8 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         self.kl_tolerance = kl_tolerance
         self.kl_factor = kl_factor
         self.kl_adaptive = kl_adaptive
+        if not isinstance(kl_coef_bounds, (tuple, list)):
+            raise TypeError(f"`kl_coef_bounds`={kl_coef_bounds!r} must be a (low, high) pair of floats")
         self.kl_coef_bounds: tuple[float, float] = tuple(kl_coef_bounds)  # type: ignore[assignment]
         self.clip_range = clip_range
         self.clip_range_vf = clip_range_vf
@@ -329,7 +331,9 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
             if not continue_training:
                 break
 
-        # d = KL(π_old ‖ π_new) over the whole rollout after the update; adapt β (paper §4)
+        # d = KL(π_old ‖ π_new) over the whole rollout after the update; adapt β (paper §4). Measured in eval mode,
+        # like the snapshot of π_old, so that dropout or batch norm cannot make the two differ.
+        self.policy.set_training_mode(False)
         rollout_kl = self._rollout_kl(observations, actions, old_log_prob, old_params)
         if not np.isfinite(rollout_kl):
             raise FloatingPointError(f"PPOPenalty update {self._n_updates}: the rollout KL is {rollout_kl}")

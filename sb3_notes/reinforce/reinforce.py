@@ -66,7 +66,12 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
     reset_num_timesteps=False)``; an env reset (``reset_num_timesteps=True``, ``set_env``, ``load``) drops them.
 
     Time limits. An episode cut by a time limit (``infos[i]["TimeLimit.truncated"]``) is bootstrapped with
-    γ·V(s_T) when ``baseline="value"`` (a learned value exists); otherwise it is used as if it had ended there.
+    γ·V(s_T) when ``baseline="value"`` and ``returns="reward_to_go"`` (a learned value of the return from s_T
+    exists); otherwise it is used as if it had ended there. With ``returns="total"`` the critic is fitted on R(τ),
+    which is not the return from s_T, so it cannot extend an episode.
+
+    Stopping. When a callback stops training, the episodes still running are dropped and the next ``learn`` resets
+    the env (the stopped step's transition is not stored, so they could not be completed correctly).
 
     Loss. The policy takes exactly one gradient step per batch (notes §二: the data must be re-sampled after each
     update): policy_loss = −mean_t(A_t · log π(a_t|s_t)), averaged over the batch's steps as SB3's A2C does (the
@@ -196,6 +201,11 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         check_type("fast_rollout", self.fast_rollout, bool)
         check_range("ent_coef", self.ent_coef, 0.0)
         check_range("vf_coef", self.vf_coef, 0.0)
+        if self.baseline == "value" and self.vf_coef == 0:
+            raise ValueError(
+                "`vf_coef`=0 with baseline='value' would never train the critic; accepted: vf_coef > 0, or "
+                "baseline='none'/'mean'"
+            )
         check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
 
     def _setup_model(self) -> None:
@@ -258,6 +268,10 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
 
             callback.update_locals(locals())
             if not callback.on_step():
+                # This step's transition is not stored and the env may have reset: drop the partial episodes and
+                # force a reset at the next learn(), so that no episode is ever stitched to the next one.
+                self._episode_store = None
+                self._last_obs = None
                 return False
 
             self._update_info_buffer(infos, dones)
@@ -303,11 +317,13 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
             self.policy.set_training_mode(False)
             all_values = self._values(observations).cpu().numpy()
             values = np.split(all_values, np.cumsum(lengths)[:-1])
-            # Time-limit bootstrap: a truncated episode continues with γ·V(s_T); a terminated one with 0.
-            last_values = [
-                0.0 if s_T is None else self._values(self.policy.obs_to_tensor(s_T)[0]).item()
-                for s_T in episodes.terminal_observations
-            ]
+            # Time-limit bootstrap: a truncated episode continues with γ·V(s_T); a terminated one with 0. Only for
+            # reward-to-go: with returns="total" V is fitted on R(τ), not on the return from s_T.
+            if self.returns == "reward_to_go":
+                last_values = [
+                    0.0 if s_T is None else self._values(self.policy.obs_to_tensor(s_T)[0]).item()
+                    for s_T in episodes.terminal_observations
+                ]
         returns, advantages = batch_returns_and_advantages(
             episodes.rewards, self.gamma, self.returns, self.baseline, values, last_values, self.gae_lambda
         )
@@ -386,7 +402,12 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
             )
         self.policy.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        if not th.isfinite(grad_norm):  # a finite loss can still have an overflowing gradient
+            raise FloatingPointError(
+                f"REINFORCE update {self._n_updates + 1}: the gradient norm is {grad_norm.item()}; the weights were "
+                "not changed. Check the rewards/observations for NaN or inf, or lower the learning rate."
+            )
         self.policy.optimizer.step()
 
     def learn(

@@ -140,13 +140,14 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
             (spaces.Discrete,),
             "A table needs a finite action set: discretise continuous actions first.",
         )
-        check_float_or_schedule("learning_rate", self.learning_rate)
+        # α > 1 overshoots the target and α ≥ 2 diverges: the table update is a convex combination only for α ≤ 1
+        check_float_or_schedule("learning_rate", self.learning_rate, high=1.0)
         check_range("gamma", self.gamma, 0.0, 1.0)
         check_type("learning_starts", self.learning_starts, int)
         check_range("learning_starts", self.learning_starts, 0)
         for name in ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
             check_range(name, getattr(self, name), 0.0, 1.0)
-        check_range("initial_q", self.initial_q)
+        check_range("initial_q", self.initial_q, finite=True)  # an infinite entry turns δ = y − Q into NaN
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()

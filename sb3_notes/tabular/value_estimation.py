@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from sb3_notes.common.returns import reward_to_go
 from sb3_notes.common.state_encoding import check_tabular_space, encode, n_states
 from sb3_notes.common.validation import check_choice, check_range, check_type
 
@@ -105,12 +106,8 @@ def estimate_v(
 def _mc_update(
     v: np.ndarray, visits: np.ndarray, states: list[int], rewards: list[float], gamma: float, first_visit: bool
 ) -> None:
-    """Running mean of the returns G_t = r_t + γ G_{t+1}, computed backwards over one episode."""
-    returns = np.zeros(len(rewards))
-    g = 0.0
-    for t in range(len(rewards) - 1, -1, -1):
-        g = rewards[t] + gamma * g
-        returns[t] = g
+    """Running mean of the returns G_t = r_t + γ G_{t+1} (the notes' reward-to-go) of one episode."""
+    returns = reward_to_go(rewards, gamma)
     seen: set[int] = set()
     for t, s in enumerate(states):
         if first_visit:

@@ -370,6 +370,8 @@ class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
                 if not th.isfinite(value_loss):
                     continue  # an optimizer step would write NaN into the critic
                 grads = th.autograd.grad(value_loss, critic_params, allow_unused=True)
+                if not all(g is None or bool(th.isfinite(g).all()) for g in grads):
+                    continue  # a finite loss with an overflowing gradient: skipping keeps NaN out of the critic
                 for p, grad in zip(critic_params, grads, strict=True):
                     p.grad = grad
                 self.policy.optimizer.step()
