@@ -162,6 +162,10 @@ def write_report(out: Path, report: Path, suite: str = "full") -> str:
                 rel = (plot_dir / f"{pair_name}_{env_id}.png").relative_to(report.parent)
                 lines.append(f"![{pair_name} on {env_id}]({rel.as_posix()})")
         lines.append("")
+    # Targets measured by other scripts (fast rollout, tabular), kept by hand with their commands
+    other = Path(__file__).parent / "other_targets.md"
+    if suite == "full" and other.exists():
+        lines += ["", other.read_text()]
     text = "\n".join(lines)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(text)
