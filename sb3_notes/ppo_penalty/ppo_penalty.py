@@ -453,6 +453,17 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfPPOPenalty:
+        """
+        Return a trained model (SB3's ``learn``).
+
+        :param total_timesteps: The total number of samples (env steps) to train on
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts (updates) before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
         return super().learn(
             total_timesteps=total_timesteps,
             callback=callback,

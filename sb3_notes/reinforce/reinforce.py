@@ -419,6 +419,17 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         reset_num_timesteps: bool = True,
         progress_bar: bool = False,
     ) -> SelfREINFORCE:
+        """
+        Return a trained model (SB3's ``learn``).
+
+        :param total_timesteps: The total number of samples (env steps) to train on
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts (updates) before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
         store = self._episode_store
         if reset_num_timesteps or self._last_obs is None or store is None or store.n_envs != self.n_envs:
             # The env restarts (or its running episodes are unknown, e.g. after load): their steps are dropped.

@@ -40,7 +40,12 @@ def _collision_counts(flat: np.ndarray, n_entries: int) -> np.ndarray:
 
 
 def with_base_params(doc: str | None) -> str:
-    """A learner's docstring followed by the ``:param`` list of :class:`TabularAlgorithm` (one source for both)."""
+    """
+    A learner's docstring followed by the ``:param`` list of :class:`TabularAlgorithm` (one source for both).
+
+    :param doc: The learner's own docstring
+    :return: The docstring with the shared parameter list appended
+    """
     params = (TabularAlgorithm.__doc__ or "").split(":param policy:", 1)[1]
     return (doc or "").rstrip() + "\n\n    :param policy:" + params
 

@@ -22,10 +22,12 @@ class TabularModel:
 
     @property
     def n_states(self) -> int:
+        """Number of states."""
         return self.prob.shape[0]
 
     @property
     def n_actions(self) -> int:
+        """Number of actions."""
         return self.prob.shape[1]
 
 
@@ -63,7 +65,14 @@ def tabular_model(env_or_p: Any) -> TabularModel:
 
 
 def q_from_v(model: TabularModel, v: np.ndarray, gamma: float) -> np.ndarray:
-    """Q(s, a) = E[r | s, a] + γ Σ_s' P(s' | s, a) V(s')."""
+    """
+    Q(s, a) = E[r | s, a] + γ Σ_s' P(s' | s, a) V(s').
+
+    :param model: The MDP (transition probabilities and expected rewards)
+    :param v: V(s), shape (n_states,)
+    :param gamma: Discount factor γ
+    :return: Q, shape (n_states, n_actions)
+    """
     return model.reward + gamma * model.prob @ v
 
 
@@ -91,7 +100,13 @@ def value_iteration(env_or_p: Any, gamma: float = 1.0, tol: float = 1e-10, max_i
 
 
 def policy_matrix(policy: np.ndarray, n_actions: int) -> np.ndarray:
-    """π(a|s) as an (n_states, n_actions) matrix, from deterministic actions (n_states,) or the matrix itself."""
+    """
+    π(a|s) as an (n_states, n_actions) matrix, from deterministic actions (n_states,) or the matrix itself.
+
+    :param policy: One action per state, or π(a|s) already as a matrix
+    :param n_actions: Number of actions
+    :return: π(a|s), shape (n_states, n_actions)
+    """
     policy = np.asarray(policy)
     if policy.ndim == 1:
         return np.eye(n_actions)[policy.astype(np.int64)]

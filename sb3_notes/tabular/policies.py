@@ -208,6 +208,13 @@ class TabularPolicy(BasePolicy):
         return th.as_tensor(actions)
 
     def forward(self, observation: Any, deterministic: bool = False) -> th.Tensor:
+        """
+        Greedy or ε-greedy actions, as :meth:`_predict`.
+
+        :param observation: A batch of observations
+        :param deterministic: Greedy (``True``) or ε-greedy (``False``)
+        :return: The actions
+        """
         return self._predict(observation, deterministic)
 
 
