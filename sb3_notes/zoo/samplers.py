@@ -30,15 +30,19 @@ def _one_minus(params: dict[str, Any], name: str) -> None:
 
 def convert_ppo_penalty_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
     """
-    Turn PPOPenalty's raw trial parameters into constructor arguments.
+    Turn the raw trial parameters of PPOPenalty or TRPO (the same on-policy search space) into constructor arguments.
 
-    :param sampled_params: ``trial.params`` of a trial sampled by :func:`sample_ppo_penalty_params`
-    :return: keyword arguments for ``PPOPenalty``
+    :param sampled_params: ``trial.params`` of a trial sampled by :func:`sample_ppo_penalty_params` or
+        :func:`sample_trpo_notes_params`
+    :return: keyword arguments for ``PPOPenalty`` / ``sb3_notes.TRPO``
     """
     hyperparams = convert_onpolicy_params(sampled_params)
-    # PPOPenalty rejects batch_size > n_steps * n_envs; capping at n_steps is safe for any n_envs >= 1.
+    # Both reject or truncate batch_size > n_steps * n_envs; capping at n_steps is safe for any n_envs >= 1.
     hyperparams["batch_size"] = min(hyperparams["batch_size"], hyperparams["n_steps"])
     return hyperparams
+
+
+convert_trpo_notes_params = convert_ppo_penalty_params  # the same conversion: one search space for both
 
 
 def sample_ppo_penalty_params(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
@@ -71,18 +75,6 @@ def sample_ppo_penalty_params(trial: optuna.Trial, n_actions: int, n_envs: int, 
     hyperparams = convert_ppo_penalty_params(params)
     for name in ("gamma", "n_steps", "batch_size"):
         trial.set_user_attr(name, hyperparams[name])
-    return hyperparams
-
-
-def convert_trpo_notes_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
-    """
-    Turn TRPO's raw trial parameters into constructor arguments.
-
-    :param sampled_params: ``trial.params`` of a trial sampled by :func:`sample_trpo_notes_params`
-    :return: keyword arguments for ``sb3_notes.TRPO``
-    """
-    hyperparams = convert_onpolicy_params(sampled_params)
-    hyperparams["batch_size"] = min(hyperparams["batch_size"], hyperparams["n_steps"])
     return hyperparams
 
 
