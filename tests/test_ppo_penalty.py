@@ -19,6 +19,7 @@ from sb3_notes import PPOPenalty
 from sb3_notes.common.kl import distribution_params
 from sb3_notes.common.kl_coef import adapt_kl_coef
 from sb3_notes.common.on_policy import flat_rollout, policy_actions
+from tests.helpers import perturb
 
 SMALL = dict(n_steps=64, batch_size=32, n_epochs=2)
 
@@ -29,13 +30,6 @@ def collected(model: PPOPenalty) -> PPOPenalty:
     callback = model._init_callback(None)
     model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)
     return model
-
-
-def perturb(policy, scale=0.05, seed=3):
-    gen = th.Generator().manual_seed(seed)
-    with th.no_grad():
-        for p in policy.parameters():
-            p.add_(th.randn(p.shape, generator=gen) * scale)
 
 
 def test_beta_follows_the_rule_after_each_update_and_is_logged():
@@ -106,7 +100,7 @@ def test_zero_beta_gives_the_gradient_of_the_plain_importance_sampled_surrogate(
         policy_kwargs=dict(optimizer_class=th.optim.SGD, optimizer_kwargs={}),
     )
     collected(model)
-    perturb(model.policy)  # θ ≠ θ' so the ratio is not 1 and the test is not only about ∇log π
+    perturb(model.policy, scale=0.05, seed=3)  # θ ≠ θ' so the ratio is not 1 and the test is not only about ∇log π
     data = flat_rollout(copy.deepcopy(model.rollout_buffer))
     actions = policy_actions(model.action_space, data.actions)
     _, log_prob, _ = model.policy.evaluate_actions(data.observations, actions)
@@ -139,7 +133,7 @@ def test_clipped_loss_equals_sb3_ppo_loss_plus_beta_kl(env_id):
         old_dist = model.policy.get_distribution(data.observations)
         old_params = distribution_params(old_dist)
         old_torch = _frozen_copy(old_dist.distribution)
-    perturb(model.policy, scale=0.2)
+    perturb(model.policy, scale=0.2, seed=3)
     loss, stats = model.compute_loss(
         data.observations, actions, data.old_log_prob, data.advantages, data.returns, data.old_values, old_params, 0.1, None
     )

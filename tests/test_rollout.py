@@ -22,6 +22,7 @@ from sb3_notes.common.rollout import (
     fast_rollout_fallback_reason,
     multi_categorical_log_prob_entropy,
 )
+from tests.helpers import perturb
 
 BUFFER_FIELDS = ("observations", "actions", "rewards", "episode_starts", "values", "returns", "advantages")
 
@@ -64,15 +65,8 @@ def make_model(env_id, env_kwargs, n_envs, fast=True, n_steps=96, seed=0, **kwar
     model = PPOPenalty(
         "MlpPolicy", env, seed=seed, n_steps=n_steps, batch_size=n_steps, fast_rollout=fast, device="cpu", **kwargs
     )
-    perturb(model.policy)  # away from the near-uniform initial policy, so that sampling errors would show
+    perturb(model.policy, scale=0.3, seed=7)  # away from the near-uniform initial policy, so that sampling errors would show
     return model
-
-
-def perturb(policy, scale=0.3, seed=7):
-    gen = th.Generator().manual_seed(seed)
-    with th.no_grad():
-        for p in policy.parameters():
-            p.add_(th.randn(p.shape, generator=gen) * scale)
 
 
 def collect(model: PPOPenalty, callback: BaseCallback | None = None) -> bool:
