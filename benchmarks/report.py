@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.runner import load_results, summary
-from benchmarks.specs import SUITES
+from benchmarks.specs import SUITES, EnvCase, Pair
 
 
 def machine_info() -> dict[str, str]:
@@ -63,35 +63,112 @@ def throughput_ratio(ours: list[dict[str, Any]], peer: list[dict[str, Any]]) -> 
     return float(np.median(ratios)) if ratios else None
 
 
-def plot_curves(runs: dict[str, list[dict[str, Any]]], title: str, path: Path) -> None:
+COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:red", "tab:brown")
+
+
+def plot_curves(
+    runs: dict[str, list[dict[str, Any]]], title: str, path: Path, references: dict[str, float] | None = None
+) -> None:
+    """Median and 25-75% band of each side's curve over seeds (the peer in orange), and reference lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for side, color in (("ours", "tab:blue"), ("peer", "tab:orange")):
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ours = [side for side in runs if side != "peer"]
+    for side, color in [*zip(ours, COLORS, strict=False), ("peer", "tab:orange")]:
         side_runs = [r for r in runs.get(side, []) if r["curve"]]
         if not side_runs:
             continue
         n = min(len(r["curve"]) for r in side_runs)
         steps = np.array([s for s, _ in side_runs[0]["curve"][:n]])
         values = np.array([[v for _, v in r["curve"][:n]] for r in side_runs])
-        label = f"{side_runs[0]['algo']} ({side}, {len(side_runs)} seeds)"
+        label = f"{side_runs[0]['algo']} ({'peer' if side == 'peer' else 'ours'}, {len(side_runs)} seeds)"
         ax.plot(steps, np.median(values, axis=0), color=color, label=label)
         ax.fill_between(steps, np.percentile(values, 25, axis=0), np.percentile(values, 75, axis=0), color=color, alpha=0.2)
+    for (name, value), style in zip((references or {}).items(), ("--", ":"), strict=False):
+        ax.axhline(value, color="black", linestyle=style, linewidth=1, label=f"{name}: {value:.3f}")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("deterministic return")
-    ax.set_title(f"{title} — median, 25–75% band")
-    ax.legend()
+    ax.set_ylabel("return of the greedy policy (exact)" if references else "deterministic return")
+    ax.set_title(f"{title} — median, 25–75% band", fontsize=10)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def _fmt(s: dict[str, float]) -> str:
-    return f"{s['median']:.1f} / {s['iqm']:.1f} [{s['low']:.1f}, {s['high']:.1f}]"
+def _fmt(s: dict[str, float], digits: int = 1) -> str:
+    return f"{s['median']:.{digits}f} / {s['iqm']:.{digits}f} [{s['low']:.{digits}f}, {s['high']:.{digits}f}]"
+
+
+def _references(case: EnvCase | None) -> dict[str, float]:
+    """A tabular case's DP optimum and the score of π* (the optimal stationary policy) within the time limit."""
+    if case is None:
+        return {}
+    from benchmarks.tabular import exact_score
+
+    scorer = exact_score(case.env_id, case.eval_horizon)
+    return {"DP optimum": scorer.optimum(), "π* (stationary)": scorer.stationary_optimum()}
+
+
+def _pair_section(pair_name: str, pair: Pair | None, groups: dict, plot_dir: Path, report: Path) -> list[str]:
+    """The markdown of one pair: its table (a row per env, and per learner when it has several), verdicts, plots."""
+    tabular = pair is not None and pair.tabular
+    digits = 3 if tabular else 1
+    lines = [f"## {pair_name}", ""]
+    if pair is not None and pair.notes:
+        lines += [pair.notes, ""]
+    refs_header = " DP optimum | π* |" if tabular else ""
+    lines += [
+        f"| env | budget | seeds | ours | peer |{refs_header} target (ours) | met | throughput ours/peer "
+        "| peak MB ours / peer |",
+        "|---|---|---|---|---|" + ("---|---|" if tabular else "") + "---|---|---|---|",
+    ]
+    ratios: dict[tuple[str, str], float] = {}
+    plots = []
+    for (p, env_id), runs in sorted(groups.items()):
+        if p != pair_name:
+            continue
+        case = next((c for c in pair.cases if c.env_id == env_id), None) if pair else None
+        target = case.target if case else None
+        refs = _references(case) if tabular else {}
+        peer = runs.get("peer", [])
+        s_peer = summary([r["final_return"] for r in peer]) if peer else None
+        peer_cell = f"{peer[0]['algo']}: {_fmt(s_peer, digits)}" if s_peer else "—"
+        our_sides = [side for side in (pair.sides if pair else runs) if side != "peer" and runs.get(side)]
+        for side in our_sides:
+            ours = runs[side]
+            s_ours = summary([r["final_return"] for r in ours])
+            met = "—" if target is None else ("yes" if target.met(s_ours["median"]) else "**no**")
+            ratio = throughput_ratio(ours, peer)
+            if ratio is not None:
+                ratios[(side, env_id)] = ratio
+            mem = f"{np.median([r['peak_rss_mb'] for r in ours]):.0f} / " + (
+                f"{np.median([r['peak_rss_mb'] for r in peer]):.0f}" if peer else "—"
+            )
+            refs_cells = "".join(f" {v:.3f} |" for v in refs.values())
+            lines.append(
+                f"| {env_id} | {ours[0]['budget']:,} | {len(ours)} | {ours[0]['algo']}: {_fmt(s_ours, digits)} | "
+                f"{peer_cell} |{refs_cells} {target or '—'} | {met} | {'—' if ratio is None else f'{ratio:.2f}×'} | {mem} |"
+            )
+        plot = plot_dir / f"{pair_name}_{env_id}.png"
+        plot_curves(runs, f"{pair_name} on {env_id}", plot, refs)
+        plots.append(f"![{pair_name} on {env_id}]({plot.relative_to(report.parent).as_posix()})")
+    lines.append("")
+    if pair is not None and pair.throughput_target is not None and ratios:
+        scope = {k: v for k, v in ratios.items() if pair.throughput_scope is None or k == pair.throughput_scope}
+        if scope:
+            worst = min(scope.values())
+            verdict = "met" if worst >= pair.throughput_target else "**missed**"
+            where = "" if pair.throughput_scope is None else f" ({' on '.join(pair.throughput_scope)})"
+            lines += [
+                f"Throughput target ({pair.throughput_source}): ≥ {pair.throughput_target:g}× the peer{where}; "
+                f"measured {', '.join(f'{r:.2f}×' for r in scope.values())} — {verdict}.",
+                "",
+            ]
+    return [*lines, *plots, ""]
 
 
 def write_report(out: Path, report: Path, suite: str = "full") -> str:
@@ -104,64 +181,20 @@ def write_report(out: Path, report: Path, suite: str = "full") -> str:
         "# Benchmarks",
         "",
         f"Suite `{suite}`, produced by `python -m benchmarks.run --suite {suite}`. Returns are the deterministic policy's "
-        "mean return over the final evaluation episodes; per pair and env: median / IQM [bootstrap 95% interval of the IQM] "
-        "over seeds. Throughput is environment steps per second of training (evaluation excluded), as the median over "
-        "seeds of ours/peer with both sides run side by side in the same suite run. Memory is the peak resident set of "
-        "the run's process.",
+        "mean return over the final evaluation episodes (tabular: the greedy policy's exact expected return); per pair "
+        "and env: median / IQM [bootstrap 95% interval of the IQM] over seeds. Throughput is environment steps per "
+        "second of training (evaluation excluded), as the median over seeds of ours/peer with both sides run side by "
+        "side in the same suite run. Memory is the peak resident set of the run's process.",
         "",
         "| machine | |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in machine_info().items()],
         "",
     ]
-    for pair_name in sorted({p for p, _ in groups}):
-        pair = pairs.get(pair_name)
-        lines += [f"## {pair_name}", ""]
-        if pair is not None and pair.notes:
-            lines += [pair.notes, ""]
-        lines += [
-            "| env | budget | seeds | ours | peer | target (ours) | met | throughput ours/peer | peak MB ours / peer |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        ratios = []
-        for (p, env_id), runs in sorted(groups.items()):
-            if p != pair_name:
-                continue
-            ours, peer = runs.get("ours", []), runs.get("peer", [])
-            if not ours:
-                continue
-            s_ours = summary([r["final_return"] for r in ours])
-            s_peer = summary([r["final_return"] for r in peer]) if peer else None
-            case = next((c for c in pair.cases if c.env_id == env_id), None) if pair else None
-            target = case.target if case else None
-            met = "—" if target is None else ("yes" if target.met(s_ours["median"]) else "**no**")
-            ratio = throughput_ratio(ours, peer)
-            if ratio is not None:
-                ratios.append(ratio)
-            mem = f"{np.median([r['peak_rss_mb'] for r in ours]):.0f} / " + (
-                f"{np.median([r['peak_rss_mb'] for r in peer]):.0f}" if peer else "—"
-            )
-            lines.append(
-                f"| {env_id} | {ours[0]['budget']:,} | {len(ours)} | {ours[0]['algo']}: {_fmt(s_ours)} | "
-                + (f"{peer[0]['algo']}: {_fmt(s_peer)}" if s_peer else "—")
-                + f" | {target or '—'} | {met} | {'—' if ratio is None else f'{ratio:.2f}×'} | {mem} |"
-            )
-            plot = plot_dir / f"{pair_name}_{env_id}.png"
-            plot_curves(runs, f"{pair_name} on {env_id}", plot)
-        lines.append("")
-        if pair is not None and pair.throughput_target is not None and ratios:
-            worst = min(ratios)
-            verdict = "met" if worst >= pair.throughput_target else "**missed**"
-            lines += [
-                f"Throughput target ({pair.throughput_source}): ≥ {pair.throughput_target:g}× the peer; "
-                f"measured {', '.join(f'{r:.2f}×' for r in ratios)} — {verdict}.",
-                "",
-            ]
-        for (p, env_id), _ in sorted(groups.items()):
-            if p == pair_name:
-                rel = (plot_dir / f"{pair_name}_{env_id}.png").relative_to(report.parent)
-                lines.append(f"![{pair_name} on {env_id}]({rel.as_posix()})")
-        lines.append("")
+    measured = {p for p, _ in groups}
+    for pair_name in dict.fromkeys([*pairs, *sorted(measured)]):  # the suite's order, then any other pair on disk
+        if pair_name in measured:
+            lines += _pair_section(pair_name, pairs.get(pair_name), groups, plot_dir, report)
     # Targets measured by other scripts (fast rollout, tabular), kept by hand with their commands
     other = Path(__file__).parent / "other_targets.md"
     if suite == "full" and other.exists():

@@ -7,6 +7,7 @@ Training time excludes evaluation time; throughput is env steps per second of tr
 import json
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,30 +43,35 @@ class Task:
         return f"{self.pair.name}/{self.case.env_id}/{self.side}/seed{self.seed}"
 
 
-class _TimedEvaluation(BaseCallback):
-    """Evaluates the deterministic policy every ``every`` env steps; keeps evaluation out of the training clock."""
+class Evaluations:
+    """Scores taken during training (a learning curve), timed so the time they take is kept off the training clock."""
 
-    def __init__(self, eval_env, every: int, n_episodes: int, bar: tqdm):
-        super().__init__()
-        self.eval_env, self.every, self.n_episodes, self.bar = eval_env, every, n_episodes, bar
-        self.next_eval = every
-        self.eval_seconds = 0.0
+    def __init__(self, score: Callable[[Any], float]):
+        self.score = score
+        self.seconds = 0.0
         self.curve: list[tuple[int, float]] = []
 
-    def evaluate(self) -> float:
+    def __call__(self, steps: int, subject: Any) -> float:
         start = time.perf_counter()
-        if isinstance(self.eval_env, VecNormalize):
-            sync_envs_normalization(self.training_env, self.eval_env)
-        mean, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True)
-        self.curve.append((self.num_timesteps, float(mean)))
-        self.eval_seconds += time.perf_counter() - start
-        return float(mean)
+        value = float(self.score(subject))
+        self.curve.append((int(steps), value))
+        self.seconds += time.perf_counter() - start
+        return value
+
+
+class _TimedEvaluation(BaseCallback):
+    """Scores the model every ``every`` env steps, through ``evaluations``."""
+
+    def __init__(self, evaluations: Evaluations, every: int, bar: tqdm):
+        super().__init__()
+        self.evaluations, self.every, self.bar = evaluations, every, bar
+        self.next_eval = every
 
     def _on_step(self) -> bool:
         self.bar.n = self.num_timesteps
         if self.num_timesteps >= self.next_eval:
             self.next_eval += self.every
-            self.bar.set_postfix(ret=f"{self.evaluate():.1f}", refresh=False)
+            self.bar.set_postfix(ret=f"{self.evaluations(self.num_timesteps, self.model):.1f}", refresh=False)
             self.bar.refresh()
         return True
 
@@ -79,35 +85,56 @@ def make_envs(case: EnvCase, seed: int, gamma: float):
     return env, eval_env
 
 
+def _train_deep(task: Task, cls: Any, kwargs: dict[str, Any], bar: tqdm) -> tuple[int, float, Evaluations, float]:
+    """Train an SB3-style model; return (env steps, training seconds, the curve, the final score)."""
+    case = task.case
+    env, eval_env = make_envs(case, task.seed, kwargs.get("gamma", 0.99))
+
+    def score(model: Any, n_episodes: int = case.eval_episodes) -> float:
+        if isinstance(eval_env, VecNormalize):
+            sync_envs_normalization(model.get_env(), eval_env)
+        mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=n_episodes, deterministic=True)
+        return float(mean)
+
+    policy = next(iter(cls.policy_aliases))
+    model = cls(policy, env, seed=task.seed, device="cpu", **kwargs)
+    evaluations = Evaluations(score)
+    start = time.perf_counter()
+    model.learn(case.budget, callback=_TimedEvaluation(evaluations, max(case.budget // case.eval_points, 1), bar))
+    train_seconds = time.perf_counter() - start - evaluations.seconds
+    final = score(model, case.final_eval_episodes)
+    env.close()
+    eval_env.close()
+    return int(model.num_timesteps), train_seconds, evaluations, final
+
+
 def run_task(task: Task) -> dict[str, Any]:
     """Run one task (in the current process) and write its JSON result; return the result."""
     th.set_num_threads(1)  # small networks: one thread each, as in the report
     case = task.case
-    cls = load_class(task.pair.ours if task.side == "ours" else task.pair.peer)
-    kwargs = {**case.shared, **(case.ours if task.side == "ours" else case.peer)}
-    env, eval_env = make_envs(case, task.seed, kwargs.get("gamma", 0.99))
-    policy = next(iter(cls.policy_aliases))  # type: ignore[attr-defined]
-    model = cls(policy, env, seed=task.seed, device="cpu", **kwargs)
+    path = task.pair.sides[task.side]
+    kwargs = {**case.shared, **(case.peer if task.side == "peer" else case.ours)}
     with tqdm(total=case.budget, desc=task.label, position=task.position, leave=False, mininterval=1.0) as bar:
-        timer = _TimedEvaluation(eval_env, max(case.budget // case.eval_points, 1), case.eval_episodes, bar)
-        start = time.perf_counter()
-        model.learn(case.budget, callback=timer)
-        wall = time.perf_counter() - start
-    train_seconds = wall - timer.eval_seconds
-    timer.n_episodes = case.final_eval_episodes
-    final = timer.evaluate()
+        if task.pair.tabular:
+            from benchmarks.tabular import train_tabular  # the tabular side needs no torch model
+
+            algo, (steps, train_seconds, evaluations, final) = train_tabular(task, path, kwargs, bar)
+        else:
+            cls = load_class(path)
+            algo = cls.__name__  # type: ignore[attr-defined]
+            steps, train_seconds, evaluations, final = _train_deep(task, cls, kwargs, bar)
     result = dict(
         pair=task.pair.name,
         env_id=case.env_id,
         side=task.side,
-        algo=cls.__name__,  # type: ignore[attr-defined]
+        algo=algo,
         seed=task.seed,
         budget=case.budget,
-        steps=int(model.num_timesteps),
+        steps=steps,
         train_seconds=train_seconds,
-        steps_per_second=model.num_timesteps / train_seconds,
+        steps_per_second=steps / train_seconds,
         final_return=final,
-        curve=timer.curve[:-1],
+        curve=evaluations.curve,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         hyperparameters={k: repr(v) for k, v in kwargs.items()},
     )
@@ -115,8 +142,6 @@ def run_task(task: Task) -> dict[str, Any]:
     tmp = task.path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1))
     tmp.replace(task.path)  # a run is on disk whole or not at all, so an interrupted suite resumes cleanly
-    env.close()
-    eval_env.close()
     return result
 
 

@@ -1,8 +1,16 @@
-"""Tabular TD learners on SB3's API (notes §五), MC/TD value estimation, a DP solver and a grid-world plot."""
+"""Tabular TD learners on SB3's API (notes §五), MC/TD value estimation, DP (with an exact Blackjack model), a plot."""
 
 from sb3_notes.tabular.base import TabularAlgorithm
+from sb3_notes.tabular.blackjack import BlackjackModel, blackjack_model
 from sb3_notes.tabular.double_q_learning import DoubleQLearning
-from sb3_notes.tabular.dp import DPSolution, policy_evaluation, tabular_model, value_iteration
+from sb3_notes.tabular.dp import (
+    DPSolution,
+    TabularModel,
+    optimal_values_within,
+    policy_evaluation,
+    tabular_model,
+    value_iteration,
+)
 from sb3_notes.tabular.expected_sarsa import ExpectedSARSA
 from sb3_notes.tabular.plotting import CLIFF_WALKING_ARROWS, FROZEN_LAKE_ARROWS, plot_grid_policy
 from sb3_notes.tabular.policies import MAX_TABLE_ENTRIES, TableShapeError, TabularPolicy
@@ -15,14 +23,18 @@ __all__ = [
     "FROZEN_LAKE_ARROWS",
     "MAX_TABLE_ENTRIES",
     "SARSA",
+    "BlackjackModel",
     "DPSolution",
     "DoubleQLearning",
     "ExpectedSARSA",
     "QLearning",
     "TableShapeError",
     "TabularAlgorithm",
+    "TabularModel",
     "TabularPolicy",
+    "blackjack_model",
     "estimate_v",
+    "optimal_values_within",
     "plot_grid_policy",
     "policy_evaluation",
     "tabular_model",

@@ -99,6 +99,24 @@ def value_iteration(env_or_p: Any, gamma: float = 1.0, tol: float = 1e-10, max_i
     raise RuntimeError(f"value iteration did not converge in {max_iterations} sweeps (last change {change:g})")
 
 
+def optimal_values_within(env_or_p: Any, horizon: int, gamma: float = 1.0) -> np.ndarray:
+    """
+    V*_H(s): the best expected return of the first H steps, over every policy, time-dependent ones included
+    (H Bellman optimality backups from V = 0). Under a time limit H this is the optimum; a stationary policy
+    (a table's greedy policy) may fall short of it, since the best action can depend on the steps left.
+
+    :param env_or_p: Env exposing ``unwrapped.P``, ``P`` itself, or a :class:`TabularModel`
+    :param horizon: H, the number of steps
+    :param gamma: Discount factor
+    :return: V*_H, shape (n_states,)
+    """
+    model = env_or_p if isinstance(env_or_p, TabularModel) else tabular_model(env_or_p)
+    v = np.zeros(model.n_states)
+    for _ in range(horizon):
+        v = q_from_v(model, v, gamma).max(axis=1)
+    return v
+
+
 def policy_matrix(policy: np.ndarray, n_actions: int) -> np.ndarray:
     """
     π(a|s) as an (n_states, n_actions) matrix, from deterministic actions (n_states,) or the matrix itself.
@@ -136,4 +154,13 @@ def policy_evaluation(env_or_p: Any, policy: np.ndarray, gamma: float = 1.0, hor
     return v
 
 
-__all__ = ["DPSolution", "TabularModel", "policy_evaluation", "policy_matrix", "q_from_v", "tabular_model", "value_iteration"]
+__all__ = [
+    "DPSolution",
+    "TabularModel",
+    "optimal_values_within",
+    "policy_evaluation",
+    "policy_matrix",
+    "q_from_v",
+    "tabular_model",
+    "value_iteration",
+]
