@@ -22,7 +22,7 @@ from benchmarks.specs import PAIRS, SUITES
 
 
 def plan(suite: str, out: Path, seeds: int | None, only: list[str] | None, jobs: int) -> list[Task]:
-    """Every task of the suite, the two sides of a pair interleaved seed by seed."""
+    """Every task of the suite, the sides of a pair interleaved seed by seed."""
     spec = SUITES[suite]
     n_seeds = seeds or spec["seeds"]
     tasks = []
@@ -31,7 +31,7 @@ def plan(suite: str, out: Path, seeds: int | None, only: list[str] | None, jobs:
             continue
         for case in pair.cases:
             for seed in range(n_seeds):
-                for side in ("ours", "peer"):
+                for side in pair.sides:
                     tasks.append(Task(pair, case, side, seed, out, position=1 + len(tasks) % jobs))
     return tasks
 
