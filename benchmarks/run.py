@@ -44,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=None, help="override the suite's number of seeds")
     parser.add_argument("--only", nargs="*", choices=sorted(PAIRS), help="run these pairs only")
     parser.add_argument("--report", type=Path, default=None, help="markdown report path (default: <out>/benchmarks.md)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every task in this process, one after another (quicker to start; peak memory is then not per run)",
+    )
     args = parser.parse_args(argv)
 
     tasks = plan(args.suite, args.out, args.seeds, args.only, args.jobs)
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(tasks)} runs in suite {args.suite!r}, {len(tasks) - len(todo)} already done, {len(todo)} to run")
     failures = 0
     with tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="runs", position=0) as bar:
-        if args.jobs == 1:
+        if args.in_process:
             for task in todo:
                 run_task(task)
                 bar.update()

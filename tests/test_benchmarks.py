@@ -31,7 +31,7 @@ def test_targets():
 
 @pytest.mark.slow
 def test_quick_suite_runs_resumes_and_reports(tmp_path):
-    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--jobs", "1"]) == 0
+    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--in-process"]) == 0
     runs = sorted((tmp_path / "runs").glob("*/*/*.json"))
     n_pairs = len(SUITES["quick"]["pairs"]())
     assert len(runs) == n_pairs * 2 * SUITES["quick"]["seeds"]
@@ -42,5 +42,5 @@ def test_quick_suite_runs_resumes_and_reports(tmp_path):
     assert list((tmp_path / "benchmarks").glob("*.png")), "no learning-curve plot"
     # a second start finds every run on disk and recomputes nothing
     mtimes = [p.stat().st_mtime_ns for p in runs]
-    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--jobs", "1"]) == 0
+    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--in-process"]) == 0
     assert [p.stat().st_mtime_ns for p in runs] == mtimes
