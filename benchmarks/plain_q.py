@@ -39,12 +39,13 @@ def plain_q_learning(
     q: dict[Any, np.ndarray] = defaultdict(lambda: np.full(n_actions, initial_q))
     rng = np.random.default_rng(seed)
     decay_steps = max(exploration_fraction * total_timesteps, 1.0)
-    alpha = learning_rate if not callable(learning_rate) else learning_rate(1.0)
+    schedule = learning_rate if callable(learning_rate) else None
+    alpha = 0.0 if callable(learning_rate) else learning_rate
     state, _ = env.reset(seed=seed)
     for t in range(total_timesteps):
         epsilon = exploration_initial_eps + (exploration_final_eps - exploration_initial_eps) * min(1.0, t / decay_steps)
-        if callable(learning_rate):
-            alpha = learning_rate(1.0 - t / total_timesteps)
+        if schedule is not None:
+            alpha = schedule(1.0 - t / total_timesteps)
         action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(np.argmax(q[state]))
         next_state, reward, terminated, truncated, _ = env.step(action)
         target = reward if terminated else reward + gamma * np.max(q[next_state])
