@@ -36,7 +36,7 @@ def plain_q_learning(
     """
     env = gym.make(env_id)
     n_actions = int(env.action_space.n)  # type: ignore[attr-defined]
-    q: dict[Any, np.ndarray] = defaultdict(lambda: np.full(n_actions, initial_q))
+    q: dict[Any, np.ndarray] = defaultdict(lambda: np.full(n_actions, initial_q, dtype=float))
     rng = np.random.default_rng(seed)
     decay_steps = max(exploration_fraction * total_timesteps, 1.0)
     schedule = learning_rate if callable(learning_rate) else None
@@ -44,8 +44,8 @@ def plain_q_learning(
     state, _ = env.reset(seed=seed)
     for t in range(total_timesteps):
         epsilon = exploration_initial_eps + (exploration_final_eps - exploration_initial_eps) * min(1.0, t / decay_steps)
-        if schedule is not None:
-            alpha = schedule(1.0 - t / total_timesteps)
+        if schedule is not None:  # as SB3: the progress after this step, when the update is made
+            alpha = schedule(1.0 - (t + 1) / total_timesteps)
         action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(np.argmax(q[state]))
         next_state, reward, terminated, truncated, _ = env.step(action)
         target = reward if terminated else reward + gamma * np.max(q[next_state])

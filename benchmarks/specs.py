@@ -259,7 +259,7 @@ TABULAR = Pair(
             ),
             target=Target(">=", -0.08, "issue 6"),
             eval_points=20,
-            eval_horizon=50,  # every Blackjack episode ends within 11 steps: 50 is exact
+            eval_horizon=50,  # a Blackjack episode ends within 21 steps (two aces, then hitting aces): 50 is exact
         ),
     ),
 )

@@ -79,7 +79,7 @@ def exact_score(env_id: str, horizon: int | None = None) -> ExactScore:
 def greedy_from_dict(q: dict[Any, np.ndarray], space: gym.Space, n_actions: int, initial_q: float) -> np.ndarray:
     """The plain loop's table (observation → values) as the greedy action per row; unseen rows act as argmax of
     ``initial_q`` (the first action), as an untouched row of our tables does."""
-    table = np.full((n_states(space), n_actions), initial_q)
+    table = np.full((n_states(space), n_actions), initial_q, dtype=float)
     encode = StateEncoder(space)
     for obs, values in q.items():
         table[encode.one(obs)] = values

@@ -76,6 +76,23 @@ def test_the_natural_pays_by_the_rules_by_hand():
             assert model.observation[s] == ENCODE.one((21, card, 1))  # acts as on a soft 21
 
 
+@pytest.mark.parametrize("rules", [dict(sab=True, natural=False), dict(sab=False, natural=True), dict(sab=False)])
+def test_the_natural_pays_as_gymnasiums_env_pays_it(rules):
+    model = blackjack_model(**rules)
+    env = gym.make("Blackjack-v1", **rules).unwrapped
+    env.reset(seed=0)
+    for i, card in enumerate(range(1, 11)):
+        if card not in (1, 6, 10):
+            continue
+        rewards = []
+        for _ in range(8_000):  # deal a natural against `card` (the hidden card random), then stick
+            env.reset()
+            env.player, env.dealer = [1, 10], [card, env.dealer[1]]
+            rewards.append(env.step(0)[1])
+        ((_, _, exact, _),) = model.p[model.n_observations + i][0]
+        assert abs(np.mean(rewards) - exact) <= 4 * np.std(rewards) / np.sqrt(len(rewards)) + 1e-12, (rules, card)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["stick on 20", "optimal", "hit a soft 21"])
 def test_exact_value_matches_episodes_of_the_real_env(name):
