@@ -141,6 +141,17 @@ class StateEncoder:
         bounds = np.cumsum([0] + [len(leaf.radix) for leaf in self._leaves])
         # each leaf's share of the place values: a plain Discrete is one digit, (x − start) · stride
         self._leaf_strides = [strides[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+        # A Tuple/Dict of plain Discretes (Blackjack's observation): (key, start, stride) per part, so the
+        # unchecked encoding in the training loop is one multiply-add per part
+        self._discrete_parts: list[tuple[Any, int, int]] | None = None
+        if isinstance(space, (spaces.Tuple, spaces.Dict)):
+            keys = list(space.spaces) if isinstance(space, spaces.Dict) else list(range(len(space.spaces)))
+            parts = [space.spaces[key] for key in keys]  # type: ignore[index]
+            if all(type(part) is spaces.Discrete for part in parts):
+                self._discrete_parts = [
+                    (key, int(part.start), int(stride[0]))  # type: ignore[attr-defined]
+                    for key, part, stride in zip(keys, parts, self._leaf_strides, strict=True)
+                ]
 
     def __call__(self, obs: Any, check: bool = True) -> np.ndarray:
         """
@@ -153,6 +164,11 @@ class StateEncoder:
         space = self.space
         if isinstance(space, spaces.Discrete):
             return _encode_discrete(space, obs, check)
+        if not check and self._discrete_parts is not None:
+            index: Any = 0
+            for key, start, stride in self._discrete_parts:
+                index = index + (np.asarray(obs[key], dtype=np.int64) - start) * stride
+            return np.asarray(index, dtype=np.int64)
         parts = _flat_obs(space, obs)
         batch_shape: tuple[int, ...] | None = None
         total: Any = 0
