@@ -14,6 +14,8 @@ from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, RolloutBufferSamples
 
+from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl, sample_kl
+
 
 def flat_rollout(rollout_buffer: RolloutBuffer) -> RolloutBufferSamples:
     """
@@ -112,3 +114,73 @@ def evaluate_with_distribution(
     log_prob = distribution.log_prob(actions)
     values = policy.value_net(latent_vf).flatten()
     return values, log_prob, distribution.entropy(), distribution
+
+
+def old_policy_params(
+    policy: ActorCriticPolicy, observations: PyTorchObs, n: int, chunk_size: int
+) -> DistributionParams | None:
+    """
+    Parameters of π_old's distribution on every state of a rollout, taken before the first gradient step (while
+    the policy still equals the one that collected the rollout), in chunks.
+
+    :param policy: The policy, still π_old
+    :param observations: The rollout's observations
+    :param n: Number of samples
+    :param chunk_size: Largest batch evaluated at once
+    :return: The parameters, lined up with the samples, or ``None`` if the distribution has no closed-form KL
+    """
+    params = []
+    with th.no_grad():
+        for rows in chunks(n, chunk_size):
+            dist = policy.get_distribution(index_observations(observations, rows))
+            if not has_analytic_kl(dist):
+                return None
+            params.append(distribution_params(dist))
+    second = None if params[0].second is None else th.cat([p.second for p in params])  # type: ignore[misc]
+    return DistributionParams(th.cat([p.first for p in params]), second)
+
+
+def mean_rollout_kl(
+    policy: ActorCriticPolicy,
+    observations: PyTorchObs,
+    actions: th.Tensor,
+    old_log_prob: th.Tensor,
+    old: DistributionParams | None,
+    chunk_size: int,
+) -> float:
+    """
+    d = mean over a rollout of KL(π_old ‖ π_θ): analytic from :func:`old_policy_params`, or the sample
+    estimator from the old log-probabilities when ``old`` is ``None``.
+
+    :param policy: The policy, now π_θ
+    :param observations: The rollout's observations
+    :param actions: The actions taken (as the policy's ``log_prob`` takes them)
+    :param old_log_prob: log π_old(a|s) of those actions
+    :param old: π_old's distribution parameters, or ``None``
+    :param chunk_size: Largest batch evaluated at once
+    :return: The mean KL, a Python float
+    """
+    total = 0.0
+    with th.no_grad():
+        for rows in chunks(len(actions), chunk_size):
+            dist = policy.get_distribution(index_observations(observations, rows))
+            if old is not None:
+                kl = analytic_kl(old.take(rows), dist)
+            else:
+                kl = sample_kl(dist.log_prob(actions[rows]) - old_log_prob[rows])
+            total += kl.sum().item()
+    return total / len(actions)
+
+
+def prefer_foreach(optimizer: th.optim.Optimizer) -> None:
+    """
+    Adam's multi-tensor (``foreach``) implementation, unless the user chose one: one kernel per operation for all
+    parameters instead of one per parameter, with bitwise the same results as the per-parameter loop (checked in
+    tests/test_rollout.py). ``fused`` is faster still but rounds differently, so it is left to the user.
+
+    :param optimizer: The policy's optimizer (left as it is unless it is ``torch.optim.Adam``)
+    """
+    if type(optimizer) is th.optim.Adam:
+        for group in optimizer.param_groups:
+            if group.get("foreach") is None and not group.get("fused"):
+                group["foreach"] = True

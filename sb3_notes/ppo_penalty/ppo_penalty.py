@@ -10,15 +10,17 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorch
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from torch.nn import functional as F
 
-from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl, sample_kl
+from sb3_notes.common.kl import DistributionParams, analytic_kl, sample_kl
 from sb3_notes.common.kl_coef import adapt_kl_coef
 from sb3_notes.common.on_policy import (
-    chunks,
     evaluate_with_distribution,
     flat_rollout,
     index_observations,
+    mean_rollout_kl,
     minibatch_indices,
+    old_policy_params,
     policy_actions,
+    prefer_foreach,
 )
 from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.save_util import CheckedLoadMixin
@@ -27,18 +29,6 @@ from sb3_notes.common.validation import check_float_or_schedule, check_range, ch
 SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
 
 _STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entropy_loss", "approx_kl", "clip_fraction", "loss")
-
-
-def _prefer_foreach(optimizer: th.optim.Optimizer) -> None:
-    """
-    Adam's multi-tensor (``foreach``) implementation, unless the user chose one: one kernel per operation for all
-    parameters instead of one per parameter, with bitwise the same results as the per-parameter loop (checked in
-    tests/test_rollout.py). ``fused`` is faster still but rounds differently, so it is left to the user.
-    """
-    if type(optimizer) is th.optim.Adam:
-        for group in optimizer.param_groups:
-            if group.get("foreach") is None and not group.get("fused"):
-                group["foreach"] = True
 
 
 class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
@@ -239,44 +229,12 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
 
     def _setup_model(self) -> None:
         super()._setup_model()
-        _prefer_foreach(self.policy.optimizer)
+        prefer_foreach(self.policy.optimizer)
         # Schedules are wrapped here, not in __init__, so that load() (which calls _setup_model) wraps them too.
         if self.clip_range is not None:
             self.clip_range = FloatSchedule(self.clip_range)
         if self.clip_range_vf is not None:
             self.clip_range_vf = FloatSchedule(self.clip_range_vf)
-
-    def _snapshot_old_policy(self, observations: PyTorchObs, n: int) -> DistributionParams | None:
-        """
-        Parameters of π_old's distribution on every state of the rollout, taken once before the first gradient
-        step (the policy still equals the one that collected the rollout). ``None`` if no closed form exists.
-        """
-        params = []
-        with th.no_grad():
-            for rows in chunks(n, max(self.batch_size, 2048)):
-                dist = self.policy.get_distribution(index_observations(observations, rows))
-                if not has_analytic_kl(dist):
-                    return None
-                params.append(distribution_params(dist))
-        return DistributionParams(
-            th.cat([p.first for p in params]),
-            None if params[0].second is None else th.cat([p.second for p in params]),  # type: ignore[misc]
-        )
-
-    def _rollout_kl(
-        self, observations: PyTorchObs, actions: th.Tensor, old_log_prob: th.Tensor, old: DistributionParams | None
-    ) -> float:
-        """d = mean KL(π_old ‖ π_new) over the whole rollout, measured after all epochs (drives β)."""
-        total = 0.0
-        with th.no_grad():
-            for rows in chunks(len(actions), max(self.batch_size, 2048)):
-                dist = self.policy.get_distribution(index_observations(observations, rows))
-                if old is not None:
-                    kl = analytic_kl(old.take(rows), dist)
-                else:
-                    kl = sample_kl(dist.log_prob(actions[rows]) - old_log_prob[rows])
-                total += kl.sum().item()
-        return total / len(actions)
 
     def train(self) -> None:
         """
@@ -292,7 +250,7 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         actions = policy_actions(self.action_space, data.actions)
         n = len(actions)
         self.policy.set_training_mode(False)  # the rollout was collected in eval mode
-        old_params = self._snapshot_old_policy(observations, n)
+        old_params = old_policy_params(self.policy, observations, n, max(self.batch_size, 2048))
         self.policy.set_training_mode(True)
 
         self.lean_policy(refresh=True)
@@ -334,7 +292,7 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         # d = KL(π_old ‖ π_new) over the whole rollout after the update; adapt β (paper §4). Measured in eval mode,
         # like the snapshot of π_old, so that dropout or batch norm cannot make the two differ.
         self.policy.set_training_mode(False)
-        rollout_kl = self._rollout_kl(observations, actions, old_log_prob, old_params)
+        rollout_kl = mean_rollout_kl(self.policy, observations, actions, old_log_prob, old_params, max(self.batch_size, 2048))
         if not np.isfinite(rollout_kl):
             raise FloatingPointError(f"PPOPenalty update {self._n_updates}: the rollout KL is {rollout_kl}")
         if self.kl_adaptive:
