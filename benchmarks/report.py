@@ -182,10 +182,20 @@ def write_report(out: Path, report: Path, suite: str = "full") -> str:
         "",
         f"Suite `{suite}`, produced by `python -m benchmarks.run --suite {suite}`. Returns are the deterministic policy's "
         "mean return over the final evaluation episodes (tabular: the greedy policy's exact expected return); per pair "
-        "and env: median / IQM [bootstrap 95% interval of the IQM] over seeds. Throughput is environment steps per "
-        "second of training (evaluation excluded), as the median over seeds of ours/peer with both sides run side by "
-        "side in the same suite run. Memory is the peak resident set of the run's process.",
+        "and env: median / IQM [bootstrap 95% interval of the IQM] over seeds, where the IQM (interquartile mean) is "
+        "the mean of the middle 50% of the seeds, the seeds at the quartiles counted in part. Throughput is "
+        "environment steps per second of training (evaluation excluded), as the median over seeds of ours/peer with "
+        "both sides run side by side in the same suite run. Memory is the peak resident set of the run's process.",
         "",
+        *(
+            [
+                "**The quick suite only checks the harness**: the first env of each pair, a budget of 2,048 steps and no "
+                "targets. Its returns say nothing about the algorithms; the full suite's report does.",
+                "",
+            ]
+            if suite == "quick"
+            else []
+        ),
         "| machine | |",
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in machine_info().items()],

@@ -42,7 +42,7 @@ def test_quick_suite_runs_resumes_and_reports(tmp_path):
     first = json.loads(runs[0].read_text())
     assert first["steps"] >= first["budget"] and first["steps_per_second"] > 0 and first["curve"]
     report = (tmp_path / "benchmarks.md").read_text()
-    assert "throughput ours/peer" in report and "| cpu |" in report
+    assert "throughput ours/peer" in report and "| cpu |" in report and "only checks the harness" in report
     assert list((tmp_path / "benchmarks").glob("*.png")), "no learning-curve plot"
     # a second start finds every run on disk and recomputes nothing
     mtimes = [p.stat().st_mtime_ns for p in runs]
