@@ -109,17 +109,16 @@ def train_tabular(task: Task, path: str, kwargs: dict[str, Any], bar: tqdm) -> t
         start = time.perf_counter()
         q = plain_q_learning(case.env_id, case.budget, task.seed, **kwargs, callback=hook, callback_every=every)
         train_seconds = time.perf_counter() - start - evaluations.seconds
-        final = scorer(greedy_from_dict(q, space, n_actions, initial_q))
+        final = evaluations.score(q)
         return "plain Q-learning loop", (case.budget, train_seconds, evaluations, final)
 
     cls = load_class(path)
     env = make_vec_env(case.env_id, n_envs=case.n_envs, seed=task.seed)
     model = cls("TabularPolicy", env, seed=task.seed, **kwargs)
-    rows = np.arange(model.policy.n_states)
-    evaluations = Evaluations(lambda m: scorer(m.policy.q_values(rows).argmax(axis=1)))
+    evaluations = Evaluations(lambda m: scorer(m.policy.greedy_policy()))
     start = time.perf_counter()
     model.learn(case.budget, callback=_TimedEvaluation(evaluations, every, bar))
     train_seconds = time.perf_counter() - start - evaluations.seconds
-    final = scorer(model.policy.q_values(rows).argmax(axis=1))
+    final = evaluations.score(model)
     env.close()
     return cls.__name__, (int(model.num_timesteps), train_seconds, evaluations, final)  # type: ignore[attr-defined]

@@ -92,7 +92,7 @@ def run_variants(seeds: int = 5) -> None:
         for seed in range(seeds):
             model = ALGORITHMS[key]("TabularPolicy", make_vec_env(env_id, n_envs=case.n_envs, seed=seed), seed=seed, **kwargs)
             model.learn(budget)
-            scores.append(scorer(model.policy.q_values(np.arange(model.policy.n_states)).argmax(axis=1)))
+            scores.append(scorer(model.policy.greedy_policy()))
         target = case.target
         verdict = "" if target is None else f", target {target}: {'MET' if target.met(float(np.median(scores))) else 'MISSED'}"
         print(f"{key} {env_id} with {change}: median {np.median(scores):.3f} {np.round(scores, 3).tolist()}{verdict}")

@@ -5,7 +5,6 @@ policy π'(s) = argmax_a Q(s, a) with the optimum that dynamic programming compu
 """
 
 import gymnasium as gym
-import numpy as np
 from _budget import budget
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
@@ -23,7 +22,7 @@ model.save("qlearning_frozenlake")
 model = QLearning.load("qlearning_frozenlake")
 
 # Success probability from the start state within the 100-step limit, computed exactly on the env's model
-greedy = model.policy.q_values(np.arange(model.policy.n_states)).argmax(axis=1)
+greedy = model.policy.greedy_policy()
 optimal = value_iteration(env, gamma=0.99).policy
 learned_success = policy_evaluation(env, greedy, gamma=1.0, horizon=100)[0]
 optimal_success = policy_evaluation(env, optimal, gamma=1.0, horizon=100)[0]

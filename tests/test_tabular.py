@@ -320,6 +320,8 @@ def test_double_q_learning_acts_on_the_mean_of_its_tables():
     model.policy.q_table[0, 3] = th.tensor([0.0, 4.0, 0.0, 0.0], dtype=th.float64)
     model.policy.q_table[1, 3] = th.tensor([0.0, -6.0, 3.0, 0.0], dtype=th.float64)
     assert model.predict(3, deterministic=True)[0] == 2  # means: [0, -1, 1.5, 0]
+    # the whole greedy policy: 2 in state 3 (the means), the first action where every value ties
+    assert model.policy.greedy_policy().tolist() == [0, 0, 0, 2] + [0] * 12
 
 
 def test_save_load_restores_tables_and_schedule_state():

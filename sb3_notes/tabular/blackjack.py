@@ -88,10 +88,8 @@ def dealer_final_distribution(dealer_card: int) -> np.ndarray:
     :param dealer_card: The face-up card, 1 (ace) to 10
     :return: Array of length 22, indexed by score
     """
-    finals = np.zeros(22)
-    for card, prob in zip(CARDS, CARD_PROBS, strict=True):
-        finals += prob * np.array(_dealer_finals(dealer_card + int(card), dealer_card == 1 or card == 1))
-    return finals
+    # the face-up card alone scores at most 11, so the dealer's rule draws the hidden card first, like any other
+    return np.array(_dealer_finals(dealer_card, dealer_card == 1))
 
 
 def _stick_reward(player_score: int, finals: np.ndarray) -> float:

@@ -175,6 +175,15 @@ class TabularPolicy(BasePolicy):
         """
         return action_values(self.q_table.numpy(), states)
 
+    def greedy_policy(self) -> np.ndarray:
+        """
+        π'(s) = argmax_a Q(s, a) for every state index, first maximum on ties (as ``predict``): one action per
+        row, the form :func:`~sb3_notes.tabular.policy_evaluation` takes.
+
+        :return: Array of shape ``(n_states,)``
+        """
+        return self.q_values(np.arange(self.n_states)).argmax(axis=1)
+
     def predict(
         self,
         observation: np.ndarray | dict[str, np.ndarray],
