@@ -16,9 +16,9 @@ from stable_baselines3.common.monitor import Monitor
 from sb3_notes import PPOPenalty
 
 # RL Zoo's PPO settings for CartPole-v1, with the adaptive KL penalty in place of clipping.
+# One minibatch is the whole rollout (n_steps * n_envs = 256 with the default 8 envs), whatever --n-envs says.
 DEMO_HYPERPARAMS: dict[str, Any] = dict(
     n_steps=32,
-    batch_size=256,
     gae_lambda=0.8,
     gamma=0.98,
     n_epochs=20,
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
 
     env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
-    model = PPOPenalty("MlpPolicy", env, seed=args.seed, verbose=0, **DEMO_HYPERPARAMS)
+    batch_size = DEMO_HYPERPARAMS["n_steps"] * args.n_envs
+    model = PPOPenalty("MlpPolicy", env, seed=args.seed, verbose=0, batch_size=batch_size, **DEMO_HYPERPARAMS)
     print(f"Training PPOPenalty on {args.env} for {args.timesteps} steps ({args.n_envs} envs, seed {args.seed})")
     model.learn(total_timesteps=args.timesteps, progress_bar=not args.no_progress_bar)
 

@@ -90,6 +90,22 @@ def sample_kl(log_ratio: th.Tensor) -> th.Tensor:
     return th.expm1(log_ratio) - log_ratio
 
 
+# A KL is never negative, but a float32 KL between two policies that barely differ (a learning rate of 1e-8, or one
+# that a schedule took to -1e-7 on SB3's last rollout) rounds to about -1e-9. Down to this margin it counts as 0.
+KL_ROUNDING_TOLERANCE = 1e-6
+
+
+def nonnegative_kl(kl: float) -> float:
+    """
+    A measured mean KL with its rounding below 0 removed: values in [−``KL_ROUNDING_TOLERANCE``, 0) become 0.0.
+    NaN and larger negative values are returned as they are, for the caller to refuse.
+
+    :param kl: A KL divergence computed in floating point
+    :return: ``kl``, or 0.0 where it is negative only by rounding
+    """
+    return 0.0 if -KL_ROUNDING_TOLERANCE <= kl < 0 else kl
+
+
 class DistributionParams(NamedTuple):
     """
     Detached parameters of a batch of action distributions, enough to recompute the KL analytically.

@@ -7,6 +7,7 @@ parameters) can be lined up with each minibatch.
 
 from collections.abc import Iterator
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
@@ -17,15 +18,29 @@ from stable_baselines3.common.type_aliases import PyTorchObs, RolloutBufferSampl
 from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl, sample_kl
 
 
-def flat_rollout(rollout_buffer: RolloutBuffer) -> RolloutBufferSamples:
+def flat_rollout(rollout_buffer: RolloutBuffer, shuffle: bool = False) -> RolloutBufferSamples:
     """
     The whole rollout as one batch of tensors on the buffer's device (``RolloutBufferSamples`` or
-    ``DictRolloutBufferSamples``), in SB3's own (shuffled) order.
+    ``DictRolloutBufferSamples``).
+
+    SB3's ``get()`` draws a permutation from NumPy's global generator every time it is called. With
+    ``shuffle=False`` the batch comes back in the buffer's own (flattened, env-major) order and NumPy's generator
+    is left exactly where it was, so that :func:`minibatch_indices` then draws the same permutations as SB3's
+    ``get(batch_size)`` would, epoch by epoch: the run stays identical to SB3's PPO under the same seed.
 
     :param rollout_buffer: A full SB3 rollout buffer (returns and advantages computed)
+    :param shuffle: Return SB3's shuffled order instead (one permutation drawn, as ``get(None)`` does)
     :return: One samples tuple holding every transition (``observations`` is a dict for a ``DictRolloutBuffer``)
     """
-    return next(iter(rollout_buffer.get(batch_size=None)))  # type: ignore[arg-type]
+    if shuffle:
+        return next(iter(rollout_buffer.get(batch_size=None)))  # type: ignore[arg-type]
+    state = np.random.get_state()
+    order = np.random.permutation(rollout_buffer.buffer_size * rollout_buffer.n_envs)  # the one get() is about to draw
+    np.random.set_state(state)
+    shuffled = next(iter(rollout_buffer.get(batch_size=None)))
+    np.random.set_state(state)
+    unshuffle = th.as_tensor(np.argsort(order), device=shuffled.advantages.device)
+    return type(shuffled)(*(index_observations(field, unshuffle) for field in shuffled))  # type: ignore[arg-type]
 
 
 def index_observations(observations: PyTorchObs, idx: th.Tensor | slice) -> PyTorchObs:
@@ -55,15 +70,17 @@ def n_samples(observations: PyTorchObs) -> int:
 
 def minibatch_indices(n: int, batch_size: int, device: th.device) -> Iterator[th.Tensor]:
     """
-    A random permutation of ``range(n)`` split into minibatches of ``batch_size`` (the last may be smaller).
-    Uses torch's global generator, which SB3's ``set_random_seed`` seeds.
+    A random permutation of ``range(n)`` split into minibatches of ``batch_size`` (the last may be smaller),
+    drawn as SB3's ``RolloutBuffer.get(batch_size)`` draws it: ``np.random.permutation`` from NumPy's global
+    generator (which SB3's ``set_random_seed`` seeds), so one call here is one epoch of SB3's PPO.
 
     :param n: Number of samples
     :param batch_size: Minibatch size
     :param device: Device of the index tensors
     :return: An iterator over index tensors
     """
-    yield from th.randperm(n, device=device).split(batch_size)
+    order = th.as_tensor(np.random.permutation(n), device=device)
+    yield from order.split(int(batch_size))
 
 
 def chunks(n: int, chunk_size: int) -> Iterator[slice]:
@@ -168,7 +185,7 @@ def mean_rollout_kl(
                 kl = analytic_kl(old.take(rows), dist)
             else:
                 kl = sample_kl(dist.log_prob(actions[rows]) - old_log_prob[rows])
-            total += kl.sum().item()
+            total += kl.double().sum().item()  # float64 sum: a tiny KL is not lost in the rounding of a large one
     return total / len(actions)
 
 

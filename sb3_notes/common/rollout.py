@@ -16,11 +16,13 @@ summed over action dimensions, as SB3's ``Distribution.log_prob`` / ``entropy`` 
 """
 
 import math
+import warnings
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import numpy as np
+import stable_baselines3
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
@@ -41,6 +43,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 from torch.nn import functional as F
 
+from sb3_notes.common.finite import check_env_step
 from sb3_notes.common.kl import DistributionParams, params_kl
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
@@ -48,6 +51,25 @@ _KNOWN_POLICIES = (ActorCriticPolicy, ActorCriticCnnPolicy, MultiInputActorCriti
 _KNOWN_DISTRIBUTIONS = (CategoricalDistribution, MultiCategoricalDistribution, BernoulliDistribution, DiagGaussianDistribution)
 
 Layer = Callable[[th.Tensor], th.Tensor]
+
+# The fast path writes SB3's buffer fields and drives OnPolicyAlgorithm's rollout state directly, step for step as
+# SB3's own loop; it is checked against that loop (tests/test_rollout.py) on these SB3 releases only. Any other
+# release falls back to SB3's code, with one warning.
+TESTED_SB3_RELEASES = ("2.9",)
+_warned_untested: set[str] = set()
+
+
+def _untested_sb3(version: str) -> bool:
+    release = ".".join(version.split(".")[:2])
+    if release in TESTED_SB3_RELEASES:
+        return False
+    if version not in _warned_untested:
+        _warned_untested.add(version)
+        warnings.warn(
+            f"sb3-notes' fast rollout is tested with stable-baselines3 {', '.join(TESTED_SB3_RELEASES)}.x, not {version}: "
+            "rollouts use SB3's own code (same results, slower). Install a tested release for the fast path."
+        )
+    return True
 
 
 def categorical_sample(logits: th.Tensor, deterministic: bool = False) -> tuple[th.Tensor, th.Tensor]:
@@ -224,6 +246,8 @@ def fast_rollout_fallback_reason(model: OnPolicyAlgorithm) -> str | None:
     policy = model.policy
     if not getattr(model, "fast_rollout", True):
         return "fast_rollout=False"
+    if _untested_sb3(stable_baselines3.__version__):
+        return f"stable-baselines3 {stable_baselines3.__version__} is not among the tested releases"
     # Exact classes: a subclass may override forward / _get_action_dist_from_latent / extract_features.
     if type(policy) not in _KNOWN_POLICIES:
         return f"custom policy class {type(policy).__name__}"
@@ -396,8 +420,43 @@ class FastRolloutMixin:
         self.fast_path_taken = lean is not None
         model.logger.record("rollout/fast_path", int(self.fast_path_taken))
         if lean is None:
-            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
+            checked = StepCheckCallback(callback, type(self).__name__)
+            return super().collect_rollouts(env, checked, rollout_buffer, n_rollout_steps)  # type: ignore[misc]
         return _collect_fast(model, lean, env, callback, rollout_buffer, n_rollout_steps)
+
+
+class StepCheckCallback(BaseCallback):
+    """
+    The user's callback, for SB3's own rollout loop, with every env step checked first for a non-finite reward or
+    observation (:func:`~sb3_notes.common.finite.check_env_step`). SB3's loop hands its locals to the callback right
+    after ``env.step`` and before it stores the step, so the check runs before the buffer or the policy sees the
+    numbers, as the fast path's does.
+
+    :param callback: The callback of ``learn`` (already initialised)
+    :param algorithm: The algorithm's name, for the message
+    """
+
+    def __init__(self, callback: BaseCallback, algorithm: str):
+        super().__init__()
+        self.callback, self.algorithm = callback, algorithm
+
+    def update_locals(self, locals_: dict[str, Any]) -> None:
+        self.locals = locals_
+        self.callback.update_locals(locals_)
+
+    def on_step(self) -> bool:
+        step = self.locals["self"].num_timesteps
+        check_env_step(self.algorithm, step, self.locals["new_obs"], self.locals["rewards"])
+        return self.callback.on_step()
+
+    def _on_step(self) -> bool:  # pragma: no cover - on_step is overridden
+        return True
+
+    def on_rollout_start(self) -> None:
+        self.callback.on_rollout_start()
+
+    def on_rollout_end(self) -> None:
+        self.callback.on_rollout_end()
 
 
 def _collect_fast(
@@ -422,6 +481,7 @@ def _collect_fast(
         new_obs, rewards, dones, infos = env.step(clipped_actions)
 
         self.num_timesteps += env.num_envs
+        check_env_step(type(self).__name__, self.num_timesteps, new_obs, rewards)  # before the policy or buffer sees them
 
         callback.update_locals(locals())
         if not callback.on_step():

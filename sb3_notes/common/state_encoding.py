@@ -114,13 +114,25 @@ def _strides(radix: np.ndarray) -> np.ndarray:
     return strides
 
 
+def _outside(digits: np.ndarray, radix: Any) -> bool:
+    """Whether any digit is outside [0, radix): one comparison, a negative int64 viewed as uint64 being ≥ 2^63."""
+    return bool((digits.view(np.uint64) >= radix).any())
+
+
+def _not_in_space(obs: Any, space: spaces.Space) -> ValueError:
+    return ValueError(
+        f"Observation {obs!r} is not in the observation space {space}: a table has one row per observation of the "
+        "space, and this one has none (check the env, or the space it declares)"
+    )
+
+
 def _encode_discrete(space: spaces.Discrete, obs: Any, check: bool) -> np.ndarray:
-    # the common case, kept to two NumPy operations
+    # the common case, kept to three NumPy operations
     index = np.asarray(obs, dtype=np.int64)
     if space.start:
         index = index - int(space.start)
-    if check and (index.ndim > 1 or np.any(index < 0) or np.any(index >= space.n)):
-        raise ValueError(f"Observation {obs!r} is not in {space}")
+    if check and (index.ndim > 1 or _outside(index, np.uint64(space.n))):
+        raise _not_in_space(obs, space)
     return index
 
 
@@ -143,36 +155,40 @@ class StateEncoder:
         self._leaf_strides = [strides[lo:hi] for lo, hi in itertools.pairwise(bounds)]
         # A Tuple/Dict of plain Discretes (Blackjack's observation): (key, start, stride) per part, so the
         # unchecked encoding in the training loop is one multiply-add per part
-        self._discrete_parts: list[tuple[Any, int, int]] | None = None
+        self._discrete_parts: list[tuple[Any, int, int, np.uint64]] | None = None
         if isinstance(space, (spaces.Tuple, spaces.Dict)):
             keys = list(space.spaces) if isinstance(space, spaces.Dict) else list(range(len(space.spaces)))
             parts = [space.spaces[key] for key in keys]  # type: ignore[index]
             if all(type(part) is spaces.Discrete for part in parts):
                 self._discrete_parts = [
-                    (key, int(part.start), int(stride[0]))  # type: ignore[attr-defined]
+                    (key, int(part.start), int(stride[0]), np.uint64(part.n))  # type: ignore[attr-defined]
                     for key, part, stride in zip(keys, parts, self._leaf_strides, strict=True)
                 ]
+        self._radix_u64 = [leaf.radix.astype(np.uint64) for leaf in self._leaves]
 
     def __call__(self, obs: Any, check: bool = True) -> np.ndarray:
         """
         Map observation(s) to state index(es) in ``range(n_states(space))``; see :func:`encode`.
 
         :param obs: One observation, or a batch of them (leading axis) as a VecEnv returns them
-        :param check: Raise ``ValueError`` for an observation outside the space
+        :param check: Raise ``ValueError`` for an observation outside the space (one comparison per part)
         :return: int64 array of the batch shape (0-d for a single observation)
         """
         space = self.space
         if isinstance(space, spaces.Discrete):
             return _encode_discrete(space, obs, check)
-        if not check and self._discrete_parts is not None:
+        if self._discrete_parts is not None and isinstance(obs, (tuple, list, dict)):
             index: Any = 0
-            for key, start, stride in self._discrete_parts:
-                index = index + (np.asarray(obs[key], dtype=np.int64) - start) * stride
+            for key, start, stride, n in self._discrete_parts:
+                digit = np.asarray(obs[key], dtype=np.int64) - start
+                if check and (digit.ndim > 1 or _outside(digit, n)):
+                    raise _not_in_space(obs, space)
+                index = index + digit * stride
             return np.asarray(index, dtype=np.int64)
         parts = _flat_obs(space, obs)
         batch_shape: tuple[int, ...] | None = None
         total: Any = 0
-        for leaf, leaf_strides, part in zip(self._leaves, self._leaf_strides, parts, strict=True):
+        for leaf, leaf_strides, radix, part in zip(self._leaves, self._leaf_strides, self._radix_u64, parts, strict=True):
             n_batch_dims = part.ndim - len(leaf.shape)
             if n_batch_dims < 0 or part.shape[n_batch_dims:] != leaf.shape:
                 raise ValueError(f"Observation part of shape {part.shape} does not fit {leaf.space} (shape {leaf.shape})")
@@ -182,23 +198,26 @@ class StateEncoder:
             elif shape != batch_shape:
                 raise ValueError(f"The observation's parts have different batch shapes: {batch_shape} and {shape}")
             digits = part.reshape((*shape, -1)).astype(np.int64) - leaf.start
-            if check and (np.any(digits < 0) or np.any(digits >= leaf.radix)):
-                raise ValueError(f"Observation {obs!r} is not in {space}")
+            if check and _outside(digits, radix):
+                raise _not_in_space(obs, space)
             total = total + (digits @ leaf_strides)
         return np.asarray(total, dtype=np.int64)
 
     def one(self, obs: Any) -> int:
         """
-        The index of a single, unbatched observation (unchecked), as a Python int: for a ``Discrete`` space
-        plain integer arithmetic, as cheap as it gets in a per-step loop.
+        The index of a single, unbatched observation, as a Python int: for a ``Discrete`` space plain integer
+        arithmetic, as cheap as it gets in a per-step loop.
 
-        :param obs: One observation of the space
+        :param obs: One observation of the space (``ValueError`` if it is not in the space)
         :return: Its index
         """
         space = self.space
         if isinstance(space, spaces.Discrete):
-            return int(obs) - int(space.start)
-        return int(self(obs, check=False))
+            row = int(obs) - int(space.start)
+            if not 0 <= row < space.n:
+                raise _not_in_space(obs, space)
+            return row
+        return int(self(obs))
 
 
 def encode(space: spaces.Space, obs: Any, check: bool = True) -> np.ndarray:

@@ -1,6 +1,5 @@
 from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
@@ -10,8 +9,10 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorch
 from stable_baselines3.common.utils import FloatSchedule, explained_variance
 from torch.nn import functional as F
 
-from sb3_notes.common.kl import DistributionParams, analytic_kl, sample_kl
-from sb3_notes.common.kl_coef import adapt_kl_coef
+from sb3_notes.base_class import NotesAlgorithm
+from sb3_notes.common.finite import check_finite
+from sb3_notes.common.kl import DistributionParams, analytic_kl, nonnegative_kl, sample_kl
+from sb3_notes.common.kl_coef import adapt_kl_coef, check_kl_coef_bounds
 from sb3_notes.common.on_policy import (
     evaluate_with_distribution,
     flat_rollout,
@@ -23,15 +24,14 @@ from sb3_notes.common.on_policy import (
     prefer_foreach,
 )
 from sb3_notes.common.rollout import FastRolloutMixin
-from sb3_notes.common.save_util import CheckedLoadMixin
-from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.common.validation import CheckedSchedule, check_float_or_schedule, check_range, check_space, check_type
 
 SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
 
 _STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entropy_loss", "approx_kl", "clip_fraction", "loss")
 
 
-class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
+class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
     Proximal Policy Optimization with an adaptive KL penalty (notes §三–§四).
 
@@ -175,9 +175,8 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         self.kl_tolerance = kl_tolerance
         self.kl_factor = kl_factor
         self.kl_adaptive = kl_adaptive
-        if not isinstance(kl_coef_bounds, (tuple, list)):
-            raise TypeError(f"`kl_coef_bounds`={kl_coef_bounds!r} must be a (low, high) pair of floats")
-        self.kl_coef_bounds: tuple[float, float] = tuple(kl_coef_bounds)  # type: ignore[assignment]
+        bounds = tuple(kl_coef_bounds) if isinstance(kl_coef_bounds, (tuple, list)) else kl_coef_bounds
+        self.kl_coef_bounds: tuple[float, float] = bounds  # type: ignore[assignment]  # checked in _validate
         self.clip_range = clip_range
         self.clip_range_vf = clip_range_vf
         self.normalize_advantage = normalize_advantage
@@ -201,9 +200,9 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         check_range("kl_tolerance", self.kl_tolerance, 1.0)
         check_range("kl_factor", self.kl_factor, 1.0, low_inclusive=False)
         check_type("kl_adaptive", self.kl_adaptive, bool)
+        check_type("normalize_advantage", self.normalize_advantage, bool)
         check_type("fast_rollout", self.fast_rollout, bool)
-        if len(self.kl_coef_bounds) != 2 or not 0 < self.kl_coef_bounds[0] <= self.kl_coef_bounds[1]:
-            raise ValueError(f"`kl_coef_bounds`={self.kl_coef_bounds!r} must be (low, high) with 0 < low <= high")
+        check_kl_coef_bounds(self.kl_coef_bounds)
         if self.kl_adaptive and not self.kl_coef_bounds[0] <= self.kl_coef <= self.kl_coef_bounds[1]:
             raise ValueError(
                 f"`kl_coef`={self.kl_coef!r} is outside `kl_coef_bounds`={self.kl_coef_bounds!r}; an adaptive β must "
@@ -214,7 +213,7 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
                 check_float_or_schedule(name, getattr(self, name), 0.0, low_inclusive=False)
         check_range("ent_coef", self.ent_coef, 0.0)
         check_range("vf_coef", self.vf_coef, 0.0)
-        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
+        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False, finite=False)  # inf: no clipping
         if self.target_kl is not None:
             check_range("target_kl", self.target_kl, 0.0, low_inclusive=False)
         if self.env is not None:
@@ -231,10 +230,9 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         super()._setup_model()
         prefer_foreach(self.policy.optimizer)
         # Schedules are wrapped here, not in __init__, so that load() (which calls _setup_model) wraps them too.
-        if self.clip_range is not None:
-            self.clip_range = FloatSchedule(self.clip_range)
-        if self.clip_range_vf is not None:
-            self.clip_range_vf = FloatSchedule(self.clip_range_vf)
+        for name in ("clip_range", "clip_range_vf"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), CheckedSchedule):
+                setattr(self, name, CheckedSchedule(name, FloatSchedule(getattr(self, name)), 0.0, low_inclusive=False))
 
     def train(self) -> None:
         """
@@ -292,9 +290,10 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         # d = KL(π_old ‖ π_new) over the whole rollout after the update; adapt β (paper §4). Measured in eval mode,
         # like the snapshot of π_old, so that dropout or batch norm cannot make the two differ.
         self.policy.set_training_mode(False)
-        rollout_kl = mean_rollout_kl(self.policy, observations, actions, old_log_prob, old_params, max(self.batch_size, 2048))
-        if not np.isfinite(rollout_kl):
-            raise FloatingPointError(f"PPOPenalty update {self._n_updates}: the rollout KL is {rollout_kl}")
+        rollout_kl = nonnegative_kl(
+            mean_rollout_kl(self.policy, observations, actions, old_log_prob, old_params, max(self.batch_size, 2048))
+        )
+        check_finite("PPOPenalty", f"update {self._n_updates}", "β was not adapted", kl=rollout_kl)
         if self.kl_adaptive:
             self.kl_coef = adapt_kl_coef(
                 self.kl_coef, rollout_kl, self.kl_target, self.kl_tolerance, self.kl_factor, self.kl_coef_bounds
@@ -373,13 +372,8 @@ class PPOPenalty(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         """Stop before ``optimizer.step()`` writes NaN/inf into the weights, naming the update and quantity."""
         if bool(th.isfinite(step_stats).all()) and bool(th.isfinite(grad_norm)):
             return
-        names = [*_STAT_NAMES, "grad_norm"]
-        values = [*step_stats.tolist(), grad_norm.item()]
-        bad = ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True) if not np.isfinite(value))
-        raise FloatingPointError(
-            f"PPOPenalty update {self._n_updates + 1}: non-finite {bad}; the weights were not changed. "
-            "Check the rewards/observations for NaN or inf, or lower the learning rate."
-        )
+        named = dict(zip(_STAT_NAMES, step_stats.tolist(), strict=True))
+        check_finite("PPOPenalty", f"update {self._n_updates + 1}", **named, grad_norm=grad_norm)
 
     def _log_train(self, stats: list[th.Tensor], rollout_kl: float, clip_range: float | None, clip_range_vf: float | None):
         if stats:

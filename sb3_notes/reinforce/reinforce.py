@@ -19,9 +19,10 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 from torch.nn import functional as F
 
+from sb3_notes.base_class import NotesAlgorithm
+from sb3_notes.common.finite import check_env_step, check_finite
 from sb3_notes.common.returns import BASELINES, RETURNS, batch_returns_and_advantages
 from sb3_notes.common.rollout import FastRolloutMixin
-from sb3_notes.common.save_util import CheckedLoadMixin
 from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_space, check_type
 from sb3_notes.reinforce.episode_store import EpisodeStore
 
@@ -40,7 +41,7 @@ class PolicyGradientBatch:
     n_episodes: int
 
 
-class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
+class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
     REINFORCE: the vanilla policy gradient of whole episodes (notes §二), with the notes' two improvements as switches.
 
@@ -206,7 +207,12 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
                 "`vf_coef`=0 with baseline='value' would never train the critic; accepted: vf_coef > 0, or "
                 "baseline='none'/'mean'"
             )
-        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False)
+        check_range("max_grad_norm", self.max_grad_norm, 0.0, low_inclusive=False, finite=False)  # inf: no clipping
+        if "use_sde" in self.policy_kwargs:
+            raise ValueError(
+                f"`policy_kwargs`={self.policy_kwargs!r} sets use_sde; REINFORCE does not support gSDE. Accepted: "
+                "policy_kwargs without use_sde"
+            )
 
     def _setup_model(self) -> None:
         # OnPolicyAlgorithm's setup, without its fixed-size RolloutBuffer (an EpisodeStore is made by learn()).
@@ -265,6 +271,7 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
 
             new_obs, rewards, dones, infos = env.step(clipped_actions)
             self.num_timesteps += env.num_envs
+            check_env_step("REINFORCE", self.num_timesteps, new_obs, rewards)
 
             callback.update_locals(locals())
             if not callback.on_step():
@@ -274,18 +281,18 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
                 self._last_obs = None
                 return False
 
+            # This step is step `running + 1` of every env's episode, whether or not the episode ends with it
+            longest = int(store.running_lengths().max()) + 1
+            if longest > self.max_episode_steps:
+                raise RuntimeError(
+                    f"An episode has run for {longest} steps, more than max_episode_steps={self.max_episode_steps}. "
+                    "REINFORCE learns from whole episodes: make the env's episodes end (e.g. gymnasium.wrappers."
+                    "TimeLimit) or raise max_episode_steps."
+                )
             self._update_info_buffer(infos, dones)
             store.add(self._last_obs, actions, rewards, dones, infos)  # type: ignore[arg-type]
             self._last_obs = new_obs  # type: ignore[assignment]
             self._last_episode_starts = dones
-
-            longest = int(store.running_lengths().max())
-            if longest > self.max_episode_steps:
-                raise RuntimeError(
-                    f"An episode has run for {longest} steps without ending, more than max_episode_steps="
-                    f"{self.max_episode_steps}. REINFORCE learns from whole episodes: make the env's episodes end "
-                    "(e.g. gymnasium.wrappers.TimeLimit) or raise max_episode_steps."
-                )
 
         self.logger.record("rollout/episodes_per_update", store.n_finished)
         callback.update_locals(locals())
@@ -395,19 +402,12 @@ class REINFORCE(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
             )
 
     def _step(self, loss: th.Tensor) -> None:
-        if not th.isfinite(loss):
-            raise FloatingPointError(
-                f"REINFORCE update {self._n_updates + 1}: the loss is {loss.item()}; the weights were not changed. "
-                "Check the rewards/observations for NaN or inf, or lower the learning rate."
-            )
+        where = f"update {self._n_updates + 1}"
+        check_finite("REINFORCE", where, loss=loss)
         self.policy.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-        if not th.isfinite(grad_norm):  # a finite loss can still have an overflowing gradient
-            raise FloatingPointError(
-                f"REINFORCE update {self._n_updates + 1}: the gradient norm is {grad_norm.item()}; the weights were "
-                "not changed. Check the rewards/observations for NaN or inf, or lower the learning rate."
-            )
+        check_finite("REINFORCE", where, grad_norm=grad_norm)  # a finite loss can still have an overflowing gradient
         self.policy.optimizer.step()
 
     def learn(

@@ -3,19 +3,20 @@
 import random
 import sys
 import time
+from functools import partial
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import LinearSchedule
 
-from sb3_notes.common.save_util import CheckedLoadMixin
+from sb3_notes.base_class import NotesAlgorithm
+from sb3_notes.common.finite import check_env_step
 from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space
 from sb3_notes.common.td_targets import td_errors
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
@@ -50,7 +51,7 @@ def with_base_params(doc: str | None) -> str:
     return (doc or "").rstrip() + "\n\n    :param policy:" + params
 
 
-class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
+class TabularAlgorithm(NotesAlgorithm):
     """
     Base of the tabular TD learners (notes §五): Q(s, a) in a table, updated after every env step by
     Q(s, a) ← Q(s, a) + α · (y − Q(s, a)), the subclasses differing only in the target y (``_td_target``).
@@ -84,6 +85,8 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"TabularPolicy": TabularPolicy}
     policy: TabularPolicy
+    # α > 1 overshoots the target and α ≥ 2 diverges: the table update is a convex combination only for α ≤ 1
+    learning_rate_bounds: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
     # Number of Q-tables (Double Q-learning keeps two)
     n_tables: ClassVar[int] = 1
     # Whether the target needs a', the action the behaviour policy takes next (SARSA)
@@ -145,14 +148,14 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
             (spaces.Discrete,),
             "A table needs a finite action set: discretise continuous actions first.",
         )
-        # α > 1 overshoots the target and α ≥ 2 diverges: the table update is a convex combination only for α ≤ 1
-        check_float_or_schedule("learning_rate", self.learning_rate, high=1.0)
+        low, high = self.learning_rate_bounds
+        check_float_or_schedule("learning_rate", self.learning_rate, low, high=high)
         check_range("gamma", self.gamma, 0.0, 1.0)
         check_type("learning_starts", self.learning_starts, int)
         check_range("learning_starts", self.learning_starts, 0)
         for name in ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps"):
             check_range(name, getattr(self, name), 0.0, 1.0)
-        check_range("initial_q", self.initial_q, finite=True)  # an infinite entry turns δ = y − Q into NaN
+        check_range("initial_q", self.initial_q)  # an infinite entry turns δ = y − Q into NaN
 
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
@@ -303,6 +306,21 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         constant_lr = None if callable(self.learning_rate) else float(self.learning_rate)
         return share_locals, constant_lr
 
+    def _first_row(self, obs: Any, start: int | None, n_rows: int) -> int:
+        """Row of the only env's observation in a VecEnv batch (``start``: the ``Discrete`` space's, else ``None``)."""
+        if start is not None:
+            row = int(obs[0]) - start
+            if 0 <= row < n_rows:
+                return row
+        return int(self._rows(obs)[0])  # raises for a Discrete observation outside the space, naming the step
+
+    def _rows(self, obs: Any) -> np.ndarray:
+        """Table rows of a VecEnv's observations; ``ValueError`` naming the step for one outside the space."""
+        try:
+            return self._encode(obs)
+        except ValueError as err:
+            raise ValueError(f"{type(self).__name__} step {self.num_timesteps}: {err}") from err
+
     def _next_states(
         self, new_states: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -385,7 +403,7 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         draws = RandomDraws(n_envs, q.shape[2])
         share_locals, constant_lr = self._loop_constants(callback)
         eps_moving = True  # see _loop_constants
-        states = encode(self._last_obs, check=False)
+        states = self._rows(self._last_obs)
         while self.num_timesteps < total_timesteps:
             if self._next_actions is not None:
                 actions = self._next_actions  # SARSA: the a' its last target used is the action taken now
@@ -394,6 +412,8 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
             new_obs, rewards, dones, infos = env.step(actions)
 
             self.num_timesteps += n_envs
+            if not np.isfinite(rewards).all():  # before the table sees it: a NaN entry wins every argmax after
+                check_env_step(type(self).__name__, self.num_timesteps, new_obs, rewards)
             if share_locals:
                 callback.update_locals(locals())
             if not callback.on_step():
@@ -401,7 +421,7 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
                 self._next_actions = None
                 break
             n_done = int(np.count_nonzero(dones))
-            new_states = encode(new_obs, check=False)
+            new_states = self._rows(new_obs)
             next_states, terminated = self._next_states(new_states, dones, infos) if n_done else (new_states, dones)
             # progress and ε move before the update, which reads α and (Expected SARSA) ε at the new progress
             self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
@@ -452,9 +472,8 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
         for batch in action_batches:
             batch.flags.writeable = False
 
-        def first_row(obs: Any) -> int:
-            """Row of the only env's observation in a VecEnv batch."""
-            return int(obs[0]) - start if start is not None else int(encode(obs, check=False)[0])
+        n_rows = self.policy.q_table.shape[1]
+        first_row = partial(self._first_row, start=start, n_rows=n_rows)
 
         state = first_row(self._last_obs)
         while self.num_timesteps < total_timesteps:
@@ -466,6 +485,9 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
             new_obs, rewards, dones, infos = env.step(actions)
 
             self.num_timesteps += 1
+            reward = float(rewards[0])
+            if reward - reward != 0.0:  # NaN or ±inf, before the table sees it
+                check_env_step(type(self).__name__, self.num_timesteps, new_obs, rewards)
             if share_locals:
                 callback.update_locals(locals())
             if not callback.on_step():
@@ -490,7 +512,7 @@ class TabularAlgorithm(CheckedLoadMixin, BaseAlgorithm):
                     next_action = behaviour(q, next_state)
 
             if self.num_timesteps > learning_starts:
-                delta = td_update(q, state, action, float(rewards[0]), next_state, next_action, terminated, constant_lr)
+                delta = td_update(q, state, action, reward, next_state, next_action, terminated, constant_lr)
                 self._td_error_sum += abs(delta)
                 self._td_error_count += 1
                 self._n_updates += 1

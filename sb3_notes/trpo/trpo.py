@@ -20,12 +20,13 @@ from stable_baselines3.common.utils import explained_variance
 from torch import nn
 from torch.nn import functional as F
 
+from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.conjugate_gradient import conjugate_gradient
+from sb3_notes.common.finite import check_finite
 from sb3_notes.common.fisher import fisher_vector_product, flat_grad, flat_params, set_flat_params
 from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl
 from sb3_notes.common.on_policy import flat_rollout, index_observations, minibatch_indices, n_samples, policy_actions
 from sb3_notes.common.rollout import FastRolloutMixin
-from sb3_notes.common.save_util import CheckedLoadMixin
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_type
 from sb3_notes.trpo.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, actor_critic_parameters
 
@@ -44,7 +45,7 @@ class PolicyStep(NamedTuple):
     cg_residual: float  # ‖g − F s‖ left by conjugate gradient
 
 
-class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
+class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
     Trust Region Policy Optimization (TRPO) (notes §四)
 
@@ -65,8 +66,10 @@ class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
       by parameter names, so custom policies work; a shared features extractor belongs to the actor;
     - Dict observations work with ``sub_sampling_factor > 1``;
     - optional entropy bonus ``ent_coef`` and a natural-policy-gradient mode (``use_line_search=False``);
-    - conjugate gradient starts from zero (sb3-contrib: random noise), and a non-finite surrogate or sᵀFs skips
-      the step with a warning instead of corrupting the weights.
+    - conjugate gradient starts from zero (sb3-contrib: random noise); a non-finite surrogate, gradient or value
+      loss raises ``FloatingPointError`` before any weight changes (as in every sb3-notes algorithm), and a line
+      search candidate with non-finite parameters, KL or surrogate is rejected like one that breaks the
+      trust region (the actor is restored bit for bit, even if the distribution's constructor raises).
 
     Logged each update: ``train/kl`` (mean KL(π_old ‖ π_new) of the step taken), ``train/surrogate_improvement``
     (measured) and ``train/expected_improvement`` (gᵀΔθ), ``train/line_search_steps``, ``train/step_fraction``
@@ -251,7 +254,7 @@ class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         self._update_learning_rate(self.policy.optimizer)
         actor_params, critic_params = actor_critic_parameters(self.policy)
 
-        data: RolloutBufferSamples | DictRolloutBufferSamples = flat_rollout(self.rollout_buffer)
+        data: RolloutBufferSamples | DictRolloutBufferSamples = flat_rollout(self.rollout_buffer, shuffle=True)
         actions = policy_actions(self.action_space, data.actions)
         # Every k-th transition of the shuffled rollout (Schulman's thesis, pp. 40-42): a random subset
         sub = slice(None, None, self.sub_sampling_factor)
@@ -312,73 +315,66 @@ class TRPO(CheckedLoadMixin, FastRolloutMixin, OnPolicyAlgorithm):
         mean_kl = analytic_kl(old, distribution).mean()
         surrogate = self._surrogate(distribution, actions, old_log_prob, advantages)
         skipped = PolicyStep(False, 0.0, 0.0, 0.0, 0, 0.0, float("nan"))
-        if not th.isfinite(surrogate):
-            self._warn_skip(f"the surrogate is {surrogate.item()}")
-            return skipped
+        where = f"update {self._n_updates + 1}"
+        check_finite("TRPO", where, surrogate=surrogate)
 
         g = flat_grad(surrogate, actor_params, retain_graph=True)
+        check_finite("TRPO", where, policy_gradient=g)
         fvp = fisher_vector_product(mean_kl, actor_params, self.cg_damping)
         s, residual = conjugate_gradient(fvp, g, self.cg_max_steps)
         s_f_s = (s @ fvp(s)).item()
         skipped = skipped._replace(cg_residual=residual.item())
-        if not (math.isfinite(s_f_s) and bool(th.isfinite(g).all())):
-            self._warn_skip(f"sᵀFs is {s_f_s}")
-            return skipped
-        if s_f_s <= 0:  # zero gradient (e.g. all advantages equal): nothing to improve
+        check_finite("TRPO", where, sFs=s_f_s)
+        if s_f_s <= 0:  # zero gradient (e.g. all advantages equal), or no curvature: nothing to improve
             return skipped
         full_step = math.sqrt(2 * self.target_kl / s_f_s) * s
         theta_old = flat_params(actor_params)
         surrogate_old = surrogate.item()
 
         n_tries = self.line_search_max_iter if self.use_line_search else 1
-        with th.no_grad():
-            for i in range(n_tries):
-                fraction = self.line_search_shrinking_factor**i
-                set_flat_params(actor_params, theta_old + fraction * full_step)
-                distribution = self.policy.get_distribution(observations)
-                kl = analytic_kl(old, distribution).mean().item()
-                improvement = self._surrogate(distribution, actions, old_log_prob, advantages).item() - surrogate_old
-                finite = math.isfinite(kl) and math.isfinite(improvement)
-                if finite and (not self.use_line_search or (kl <= self.target_kl and improvement > 0)):
-                    expected = fraction * (g @ full_step).item()
-                    steps = i + 1 if self.use_line_search else 0
-                    return PolicyStep(True, kl, improvement, expected, steps, fraction, residual.item())
-            set_flat_params(actor_params, theta_old)  # bit-exact: copies the saved values back
-        if not finite:
-            self._warn_skip("the surrogate or the KL after the step is not finite")
+        accepted: PolicyStep | None = None
+        try:
+            with th.no_grad():
+                for i in range(n_tries):
+                    fraction = self.line_search_shrinking_factor**i
+                    candidate = theta_old + fraction * full_step
+                    if not bool(th.isfinite(candidate).all()):
+                        continue  # an overflowing step: rejected, as one that breaks the trust region
+                    set_flat_params(actor_params, candidate)
+                    distribution = self.policy.get_distribution(observations)
+                    kl = analytic_kl(old, distribution).mean().item()
+                    improvement = self._surrogate(distribution, actions, old_log_prob, advantages).item() - surrogate_old
+                    finite = math.isfinite(kl) and math.isfinite(improvement)
+                    if finite and (not self.use_line_search or (kl <= self.target_kl and improvement > 0)):
+                        expected = fraction * (g @ full_step).item()
+                        steps = i + 1 if self.use_line_search else 0
+                        accepted = PolicyStep(True, kl, improvement, expected, steps, fraction, residual.item())
+                        return accepted
+        finally:
+            if accepted is None:  # bit-exact: copies the saved values back, whatever stopped the search
+                with th.no_grad():
+                    set_flat_params(actor_params, theta_old)
         return skipped._replace(line_search_steps=n_tries if self.use_line_search else 0)
-
-    def _warn_skip(self, reason: str) -> None:
-        warnings.warn(
-            f"TRPO update {self._n_updates + 1}: {reason}; the policy step was skipped and the actor's parameters "
-            "left unchanged. Check the rewards/observations for NaN or inf.",
-            RuntimeWarning,
-        )
 
     def _fit_critic(self, critic_params: list[nn.Parameter], observations: PyTorchObs, returns: th.Tensor) -> float:
         """
         ``n_critic_updates`` epochs of minibatch regression of V(s) on the returns, over the critic's parameters
         only (gradients are taken for those alone, so the actor's ``.grad`` is never written).
 
-        :return: Mean value loss over the minibatches (NaN if every one was skipped as non-finite)
+        :return: Mean value loss over the minibatches
         """
         losses = []
         for _ in range(self.n_critic_updates):
             for idx in minibatch_indices(n_samples(observations), self.batch_size, self.device):
                 values = self.policy.predict_values(index_observations(observations, idx)).flatten()
                 value_loss = F.mse_loss(returns[idx], values)
-                if not th.isfinite(value_loss):
-                    continue  # an optimizer step would write NaN into the critic
                 grads = th.autograd.grad(value_loss, critic_params, allow_unused=True)
-                if not all(g is None or bool(th.isfinite(g).all()) for g in grads):
-                    continue  # a finite loss with an overflowing gradient: skipping keeps NaN out of the critic
+                grad_norm = th.linalg.vector_norm(th.stack([th.linalg.vector_norm(g) for g in grads if g is not None]))
+                check_finite("TRPO", f"update {self._n_updates + 1}", value_loss=value_loss, value_grad_norm=grad_norm)
                 for p, grad in zip(critic_params, grads, strict=True):
                     p.grad = grad
                 self.policy.optimizer.step()
                 losses.append(value_loss.item())
-        if len(losses) == 0:
-            warnings.warn(f"TRPO update {self._n_updates + 1}: every value loss was non-finite; the critic was not updated")
-            return float("nan")
         return float(np.mean(losses))
 
     def learn(
