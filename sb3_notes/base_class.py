@@ -1,5 +1,6 @@
 """What every sb3-notes algorithm adds to SB3's ``BaseAlgorithm``: checked schedules, checked loading."""
 
+import copy
 import inspect
 import io
 import pathlib
@@ -9,10 +10,9 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
-from stable_baselines3.common.utils import FloatSchedule
 
 from sb3_notes.common.save_util import SAVED_BY_KEY, check_saved_class, check_saved_model
-from sb3_notes.common.validation import CheckedSchedule
+from sb3_notes.common.validation import CheckedSchedule, as_schedule
 
 SelfNotesAlgorithm = TypeVar("SelfNotesAlgorithm", bound="NotesAlgorithm")
 
@@ -46,7 +46,7 @@ class NotesAlgorithm(BaseAlgorithm):
 
     def _setup_lr_schedule(self) -> None:
         low, high = self.learning_rate_bounds
-        self.lr_schedule = CheckedSchedule("learning_rate", FloatSchedule(self.learning_rate), low, True, high)
+        self.lr_schedule = CheckedSchedule("learning_rate", as_schedule(self.learning_rate), low, True, high)
 
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
         # SB3: 1 - num_timesteps / total_timesteps, which goes below 0 when the last rollout overshoots the budget
@@ -95,7 +95,8 @@ class NotesAlgorithm(BaseAlgorithm):
         """
         Load the model from a zip-file (SB3's ``load``, same arguments), after checking that the file is complete
         and was saved by this class; the loaded settings, with the overrides in ``kwargs``, pass the constructor's
-        validation or nothing is returned.
+        validation or nothing is returned (entries of ``custom_objects``, placeholders for what cannot be unpickled,
+        are validated as the constructor's defaults).
 
         :param path: path to the file (or a file-like) where to load the agent from
         :param env: the new environment to run the loaded model on
@@ -120,7 +121,14 @@ class NotesAlgorithm(BaseAlgorithm):
         model = super().load(  # type: ignore[misc]
             path, env, device, custom_objects, print_system_info=print_system_info, force_reset=force_reset, **kwargs
         )
-        model._validate()
+        # custom_objects are placeholders for what cannot be unpickled (the zoo's enjoy passes clip_range=lambda _: 0.0
+        # for prediction): not settings, so they are validated as the constructor's defaults
+        probe = copy.copy(model) if custom_objects else model
+        defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+        for name in custom_objects or {}:
+            if name in defaults and defaults[name] is not inspect.Parameter.empty:
+                setattr(probe, name, defaults[name])
+        probe._validate()
         return model
 
 

@@ -8,10 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.monitor import Monitor
 
 from sb3_notes import PPOPenalty
 
@@ -56,7 +54,8 @@ def main(argv: list[str] | None = None) -> float:
     print(f"Saved to {path} (final β = kl_coef = {model.kl_coef:.4g})")
 
     loaded = PPOPenalty.load(path, device="cpu")
-    eval_env = Monitor(gym.make(args.env))
+    # Seeded (seed + 1, apart from the training envs), so that the figure printed is reproducible from the saved file
+    eval_env = make_vec_env(args.env, n_envs=1, seed=args.seed + 1)
     mean_return, std_return = evaluate_policy(loaded, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)
     print(f"Mean return over {args.eval_episodes} episodes: {mean_return:.1f} +/- {std_return:.1f}")
     return float(mean_return)  # type: ignore[arg-type]

@@ -24,7 +24,6 @@ from stable_baselines3.common.callbacks import (
 )
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.utils import get_device
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from sb3_notes import ALGORITHMS
@@ -44,6 +43,7 @@ SMALL_KWARGS = dict(
 )
 STEPS = 300
 KEYS = sorted(ALGORITHMS)
+TABULAR_KEYS = {key for key, cls in ALGORITHMS.items() if cls.policy_aliases.keys() == {"TabularPolicy"}}
 _ENV_CACHE: dict[str, str] = {}
 
 
@@ -329,9 +329,15 @@ def test_load_rejects_corrupt_files(key, tmp_path):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_device_auto_follows_sb3(key):
+    # SB3's rule for "auto", stated independently: CUDA when available, else the CPU
+    expected = "cuda" if th.cuda.is_available() else "cpu"
     cls = ALGORITHMS[key]
     model = cls(policy_name(cls), env_id_for(key), device="auto", **small_kwargs(cls))
-    assert model.device.type == get_device("auto").type
+    assert model.device.type == expected
+    tensors = [*model.policy.parameters(), *model.policy.buffers()]
+    assert tensors, "every policy holds its weights or its table as tensors"
+    # the weights live there too; a table always stays on the CPU, where its per-step NumPy update runs
+    assert {t.device.type for t in tensors} == {"cpu" if key in TABULAR_KEYS else expected}
 
 
 @pytest.mark.skipif(not th.cuda.is_available(), reason="CUDA is not available on this machine")

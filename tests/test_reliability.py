@@ -448,3 +448,15 @@ def test_parity_survives_a_buffer_read_between_updates():
     # and the batch is in the buffer's own order (env-major, as SB3 flattens it)
     expected = th.as_tensor(model.rollout_buffer.observations.reshape(64, -1))
     assert th.equal(data.observations.reshape(64, -1), expected)
+
+
+def test_custom_objects_are_placeholders_not_settings(tmp_path):
+    # RL Zoo's enjoy loads with clip_range=lambda _: 0.0 for prediction; that is not a setting to validate
+    PPOPenalty("MlpPolicy", "CartPole-v1", clip_range=0.2, seed=0, **SMALL).save(tmp_path / "m.zip")
+    custom = {"learning_rate": 0.0, "lr_schedule": lambda _: 0.0, "clip_range": lambda _: 0.0}
+    model = PPOPenalty.load(tmp_path / "m.zip", custom_objects=custom)
+    assert model.predict(np.zeros(4, dtype=np.float32))[0].shape == ()
+    with pytest.raises(ValueError, match="clip_range"):  # and it is still checked where it is used
+        model.clip_range(1.0)
+    with pytest.raises(ValueError, match="kl_target"):
+        PPOPenalty.load(tmp_path / "m.zip", custom_objects=custom, kl_target=0.0)

@@ -16,6 +16,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_notes import ALGORITHMS
+from sb3_notes.common.state_encoding import encode
 from sb3_notes.tabular import (
     SARSA,
     DoubleQLearning,
@@ -340,10 +341,52 @@ def test_save_load_restores_tables_and_schedule_state():
 def test_tuple_observations_blackjack(cls):
     model = cls("TabularPolicy", make_vec_env("Blackjack-v1", n_envs=4, seed=0), seed=0)
     model.learn(400)
-    assert model.policy.q_table.shape[1] == 704
-    assert model.policy.q_table.abs().sum() > 0
+    q = model.policy.q_table
+    assert q.shape[1] == 704
+    # |Q| <= 1: every return of Blackjack is in [-1, 1.5] and each update is a convex combination (α = 0.1 <= 1)
+    assert q.abs().max() <= 1.5 and (q != 0).any()
+    # a player sum below 4 cannot be dealt: those rows are never visited, so never written
+    assert (q[:, : 4 * 22] == 0).all()
     action, _ = model.predict((np.array([20, 13]), np.array([10, 2]), np.array([0, 1])), deterministic=True)
     assert action.shape == (2,)
+
+
+class _Transitions(gym.Wrapper):
+    """Records every (s, a, r, s', terminated) the learner sees."""
+
+    def __init__(self, env, log):
+        super().__init__(env)
+        self.log = log
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.obs = obs
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.log.append((self.obs, int(action), float(reward), obs, terminated))
+        self.obs = obs
+        return obs, reward, terminated, truncated, info
+
+
+def test_blackjack_q_table_equals_a_plain_replay_of_the_updates():
+    log: list = []
+    env = make_vec_env("Blackjack-v1", n_envs=1, seed=0, wrapper_class=_Transitions, wrapper_kwargs=dict(log=log))
+    model = QLearning("TabularPolicy", env, seed=0, learning_rate=0.1, gamma=0.9).learn(600)
+    # the same updates, one transition at a time, on a dict table: Q(s,a) += α (r + γ max_a' Q(s',a') − Q(s,a))
+    space = env.observation_space
+    q: dict = {}
+    for obs, action, reward, next_obs, terminated in log:
+        s_, s2 = int(encode(space, obs)), int(encode(space, next_obs))
+        target = reward + (0.0 if terminated else 0.9 * max(q.get((s2, b), 0.0) for b in (0, 1)))
+        q[s_, action] = q.get((s_, action), 0.0) + 0.1 * (target - q.get((s_, action), 0.0))
+    assert len(log) == 600 and len(q) > 20
+    table = model.policy.q_table[0].numpy()
+    expected = np.zeros_like(table)
+    for (row, action), value in q.items():
+        expected[row, action] = value
+    np.testing.assert_allclose(table, expected, rtol=0, atol=1e-12)
 
 
 # --- dynamic programming and value estimation (notes §五: V^π by MC and TD) ------------------------------

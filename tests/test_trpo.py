@@ -305,18 +305,18 @@ def test_natural_gradient_mode_takes_the_full_step_of_the_quadratic_model():
     assert quadratic.item() == pytest.approx(model.target_kl, rel=1e-3)
 
 
-def test_nan_advantages_skip_the_step_with_a_warning():
+def test_nan_advantages_raise_before_the_actor_moves():
     model = tiny_model()
     actor, _ = actor_critic_parameters(model.policy)
     obs, actions, log_prob, advantages = random_batch(model, th.Generator().manual_seed(0))
     advantages[3] = float("nan")
     before = snapshot(model)
-    with pytest.warns(RuntimeWarning, match="surrogate is nan"):
-        step = model.policy_step(actor, obs, actions, log_prob, advantages)
-    assert not step.accepted and unchanged(model, before)
+    with pytest.raises(FloatingPointError, match=r"TRPO update 1: non-finite surrogate=nan; the weights were not changed"):
+        model.policy_step(actor, obs, actions, log_prob, advantages)
+    assert unchanged(model, before)
 
 
-def test_non_finite_sfs_skips_the_step_with_a_warning(monkeypatch):
+def test_non_finite_sfs_raises_before_the_actor_moves(monkeypatch):
     def broken_solver(fvp, b, max_steps):
         return th.full_like(b, float("inf")), th.tensor(0.0)
 
@@ -324,9 +324,9 @@ def test_non_finite_sfs_skips_the_step_with_a_warning(monkeypatch):
     model = tiny_model()
     actor, _ = actor_critic_parameters(model.policy)
     before = snapshot(model)
-    with pytest.warns(RuntimeWarning, match="sᵀFs"):
-        step = model.policy_step(actor, *random_batch(model, th.Generator().manual_seed(0)))
-    assert not step.accepted and unchanged(model, before)
+    with pytest.raises(FloatingPointError, match="non-finite sFs=inf"):
+        model.policy_step(actor, *random_batch(model, th.Generator().manual_seed(0)))
+    assert unchanged(model, before)
 
 
 def test_surrogate_with_entropy_bonus_by_hand():

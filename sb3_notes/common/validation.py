@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+from stable_baselines3.common.utils import FloatSchedule
 
 
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
@@ -108,6 +109,17 @@ def check_float_or_schedule(
             CheckedSchedule(name, value, low, low_inclusive, high)(progress)
     else:
         check_range(name, value, low, high, low_inclusive=low_inclusive)
+
+
+def as_schedule(value: Any) -> Callable[[float], float]:
+    """
+    SB3's ``FloatSchedule`` of a number or a schedule, taking any real NumPy scalar for a number (SB3 takes only
+    Python's, and ``np.float32`` is not a ``float``).
+
+    :param value: A number or a callable of the progress remaining
+    :return: The schedule
+    """
+    return FloatSchedule(float(value) if isinstance(value, numbers.Real) else value)
 
 
 class CheckedSchedule:

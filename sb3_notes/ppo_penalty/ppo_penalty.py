@@ -6,7 +6,7 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
-from stable_baselines3.common.utils import FloatSchedule, explained_variance
+from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from sb3_notes.base_class import NotesAlgorithm
@@ -24,7 +24,14 @@ from sb3_notes.common.on_policy import (
     prefer_foreach,
 )
 from sb3_notes.common.rollout import FastRolloutMixin
-from sb3_notes.common.validation import CheckedSchedule, check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.common.validation import (
+    CheckedSchedule,
+    as_schedule,
+    check_float_or_schedule,
+    check_range,
+    check_space,
+    check_type,
+)
 
 SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
 
@@ -232,7 +239,7 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         # Schedules are wrapped here, not in __init__, so that load() (which calls _setup_model) wraps them too.
         for name in ("clip_range", "clip_range_vf"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), CheckedSchedule):
-                setattr(self, name, CheckedSchedule(name, FloatSchedule(getattr(self, name)), 0.0, low_inclusive=False))
+                setattr(self, name, CheckedSchedule(name, as_schedule(getattr(self, name)), 0.0, low_inclusive=False))
 
     def train(self) -> None:
         """
