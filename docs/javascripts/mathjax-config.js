@@ -1,0 +1,14 @@
+// MathJax reads this before it starts: typeset only what pymdownx.arithmatex (generic mode) marked as math,
+// with the delimiters it writes, and nothing else on the page (code blocks keep their $ and backslashes).
+window.MathJax = {
+  tex: {
+    inlineMath: [["\\(", "\\)"]],
+    displayMath: [["\\[", "\\]"]],
+    processEscapes: true,
+    processEnvironments: true,
+  },
+  options: {
+    ignoreHtmlClass: ".*|",
+    processHtmlClass: "arithmatex",
+  },
+};
