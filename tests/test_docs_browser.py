@@ -197,16 +197,15 @@ window.MathJax.startup.promise.then(() => fonts).then(() => done("ok"), (e) => d
 """
 
 _READ_PAGE = """
-const article = document.querySelector("article") || document.body;
-const copy = article.cloneNode(true);
+const copy = document.body.cloneNode(true);  // the article, and the nav and table of contents around it
 copy.querySelectorAll("pre, code, mjx-container, script, style").forEach((e) => e.remove());
 const top = [...document.querySelectorAll("mjx-container")].filter((e) => !e.parentElement.closest("mjx-container"));
 return {
   text: copy.innerText,
   formulas: top.length,
   marked: document.querySelectorAll(".arithmatex").length,
-  errors: [...document.querySelectorAll("mjx-merror, [data-mjx-error]")].map(
-      (e) => e.getAttribute("data-mjx-error") || e.textContent),
+  errors: [...new Set([...document.querySelectorAll("mjx-merror, [data-mjx-error]")].map(
+      (e) => e.getAttribute("data-mjx-error") || e.textContent))],
   images: [...document.images].map((i) => ({src: i.currentSrc || i.src, complete: i.complete,
                                            width: i.naturalWidth, height: i.naturalHeight})),
   links: [...document.querySelectorAll("a[href]")].map((a) => a.href),
