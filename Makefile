@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh clone (see README):
 #   make demo   train PPOPenalty on CartPole-v1, save, evaluate, print the mean return
-#   make test   lint, type-check, run the whole test suite and build the docs (strict)
+#   make test   lint, type-check, run the whole test suite (with the docs opened in headless Chromium, where
+#               it is installed) and build the docs (strict)
 # Both create (or reuse) the virtual environment in $(VENV).
 
 PYTHON ?= python3
@@ -25,8 +26,8 @@ demo: venv
 	$(PY) -m sb3_notes.demo
 
 lint: venv
-	$(VENV)/bin/ruff check sb3_notes tests examples benchmarks
-	$(VENV)/bin/ruff format --check sb3_notes tests examples benchmarks
+	$(VENV)/bin/ruff check sb3_notes tests examples benchmarks docs_hooks
+	$(VENV)/bin/ruff format --check sb3_notes tests examples benchmarks docs_hooks
 
 typecheck: venv
 	$(VENV)/bin/mypy sb3_notes

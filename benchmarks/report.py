@@ -3,7 +3,6 @@
 import datetime
 import os
 import platform
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -28,17 +27,12 @@ def machine_info() -> dict[str, str]:
     except OSError:
         pass
 
-    # SB3_NOTES_COMMIT names the commit the runs were made from (when they ran from an exported copy)
-    commit = os.environ.get("SB3_NOTES_COMMIT", "")
-    if not commit:
-        try:
-            done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-            commit = done.stdout.strip()
-        except OSError:
-            pass
+    from sb3_notes.version import __version__
+
+    # The package's version, which a reader can install; a commit hash names nothing outside this repository
     return {
         "date": datetime.date.today().isoformat(),
-        "sb3-notes commit": commit or "unknown",
+        "sb3-notes": __version__,
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),

@@ -1,4 +1,4 @@
-"""Monte Carlo vs TD(0) estimates of the critic V^π (notes §五) on FrozenLake-v1, against the exact V^π that
+"""Monte Carlo vs TD(0) estimates of the critic V^π (notes §5) on FrozenLake-v1, against the exact V^π that
 dynamic programming computes from the env's model. π is the optimal policy from value iteration.
 
 MC averages whole returns G_t (unbiased, high variance); TD(0) moves V(s) towards r + γ V(s') (low variance,

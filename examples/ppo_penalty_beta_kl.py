@@ -1,4 +1,4 @@
-"""PPOPenalty's β and KL over training (notes §四): β halves while the policy moves less than kl_target/1.5 per
+"""PPOPenalty's β and KL over training (notes §4): β halves while the policy moves less than kl_target/1.5 per
 update and doubles when it moves more than 1.5·kl_target, so the measured KL is pulled towards kl_target.
 
     python examples/ppo_penalty_beta_kl.py [--small]     # writes ppo_penalty_beta_kl.png

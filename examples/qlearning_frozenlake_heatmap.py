@@ -1,4 +1,4 @@
-"""QLearning on FrozenLake-v1 (notes §五): the learned greedy policy π'(s) = argmax_a Q(s, a) as arrows over a
+"""QLearning on FrozenLake-v1 (notes §5): the learned greedy policy π'(s) = argmax_a Q(s, a) as arrows over a
 heatmap of max_a Q(s, a), next to the optimum Q* that value iteration computes from the env's model.
 
     python examples/qlearning_frozenlake_heatmap.py [--small]     # writes qlearning_frozenlake_heatmap.png

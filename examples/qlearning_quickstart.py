@@ -1,4 +1,4 @@
-"""Quick start: tabular Q-learning (notes §五) on FrozenLake-v1 — train, save, reload, and compare the greedy
+"""Quick start: tabular Q-learning (notes §5) on FrozenLake-v1 — train, save, reload, and compare the greedy
 policy π'(s) = argmax_a Q(s, a) with the optimum that dynamic programming computes from the env's model.
 
     python examples/qlearning_quickstart.py [--small]

@@ -1,4 +1,4 @@
-"""REINFORCE's three baselines (notes §二, improvement 1) on CartPole-v1: the size of the advantages that weigh
+"""REINFORCE's three baselines (notes §2, improvement 1) on CartPole-v1: the size of the advantages that weigh
 ∇log π, and the learning curves, on one figure.
 
 - ``baseline="none"``: A_t = G_t, every advantage positive on CartPole (every reward is +1);

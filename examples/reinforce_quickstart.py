@@ -1,4 +1,4 @@
-"""Quick start: REINFORCE (notes §二) on CartPole-v1 — train, save, reload, evaluate.
+"""Quick start: REINFORCE (notes §2) on CartPole-v1 — train, save, reload, evaluate.
 
 Reward-to-go returns and a learned V(s) baseline (the defaults), one gradient step per batch of 8 whole episodes.
 

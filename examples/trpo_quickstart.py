@@ -1,4 +1,4 @@
-"""Quick start: TRPO (notes §四) on CartPole-v1 — train, save, reload, evaluate.
+"""Quick start: TRPO (notes §4) on CartPole-v1 — train, save, reload, evaluate.
 
 Each update maximises the importance-sampled surrogate under mean KL(π_old ‖ π_new) ≤ target_kl (a natural-gradient
 step by conjugate gradient, then a backtracking line search).

@@ -1,4 +1,4 @@
-"""TRPO and PPOPenalty (notes §四) on the same env with the same budget: learning curves on one plot.
+"""TRPO and PPOPenalty (notes §4) on the same env with the same budget: learning curves on one plot.
 
 Both keep π_θ close to the π_θ' that collected the data. TRPO makes KL(π_old ‖ π_new) ≤ δ a hard constraint
 (one natural-gradient step per rollout); PPOPenalty subtracts β·KL from the surrogate and takes ordinary

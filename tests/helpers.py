@@ -1,6 +1,14 @@
 """Small helpers shared by several test files."""
 
+import os
+from pathlib import Path
+
 import torch as th
+
+REPO = Path(__file__).resolve().parent.parent
+# Where tests/test_docs_browser.py builds the site, photographs it and writes its counts (build/ is not committed)
+DOCS_CHECK_DIR = Path(os.environ.get("SB3_NOTES_DOCS_CHECK_DIR", REPO / "build" / "docs-check"))
+DOCS_CHECK_SUMMARY = DOCS_CHECK_DIR / "_browser_check.json"
 
 
 def perturb(policy: th.nn.Module, scale: float, seed: int) -> None:
