@@ -1,4 +1,4 @@
-"""Conjugate gradient: solve A x = b for a symmetric positive-definite A known only through x ↦ A x (notes §四).
+"""Conjugate gradient: solve A x = b for a symmetric positive-definite A known only through x ↦ A x (notes §4).
 
 TRPO needs the natural direction s = F⁻¹ g without ever forming the Fisher matrix F; a few conjugate-gradient
 steps with Fisher-vector products (:mod:`sb3_notes.common.fisher`) give it.

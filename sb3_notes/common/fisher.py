@@ -1,4 +1,4 @@
-"""Fisher-vector products and flat-parameter helpers for natural-gradient steps (notes §四, TRPO).
+"""Fisher-vector products and flat-parameter helpers for natural-gradient steps (notes §4, TRPO).
 
 At θ = θ_old the Hessian of the mean KL(π_old ‖ π_θ) is the Fisher information matrix F of the policy, so
 F v is one more backward pass through the gradient of the KL (Pearlmutter's trick), without forming F.

@@ -1,4 +1,4 @@
-"""KL divergence between the policy that collected a rollout and the current one (notes §四).
+"""KL divergence between the policy that collected a rollout and the current one (notes §4).
 
 The notes measure how far θ moved from θ' by KL(θ, θ'). We use the direction KL(π_old ‖ π_new), as the TRPO
 paper's practical algorithm and the PPO paper's adaptive-penalty variant do: the expectation is taken under

@@ -1,4 +1,4 @@
-"""The adaptive KL-penalty coefficient β of PPO (notes §四; Schulman et al. 2017, §4)."""
+"""The adaptive KL-penalty coefficient β of PPO (notes §4; Schulman et al. 2017, §4)."""
 
 from typing import Any
 

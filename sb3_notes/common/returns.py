@@ -1,4 +1,4 @@
-"""Returns and baselines of the policy gradient (notes §二), one episode or one batch of whole episodes at a time.
+"""Returns and baselines of the policy gradient (notes §2), one episode or one batch of whole episodes at a time.
 
 All functions take and return NumPy arrays (float64), so that they can be checked against numbers worked out by
 hand. An episode is the list of its rewards r_0 … r_{T-1}; ``last_value`` is what follows the last reward:
@@ -24,7 +24,7 @@ def _as_rewards(rewards: Sequence[float] | np.ndarray) -> np.ndarray:
 
 def reward_to_go(rewards: Sequence[float] | np.ndarray, gamma: float, last_value: float = 0.0) -> np.ndarray:
     """
-    Discounted reward-to-go of every step (notes §二, improvement 2):
+    Discounted reward-to-go of every step (notes §2, improvement 2):
     G_t = Σ_{t'=t}^{T-1} γ^{t'-t} r_{t'} + γ^{T-t} · last_value.
 
     :param rewards: r_0 … r_{T-1} of one episode

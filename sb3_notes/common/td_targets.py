@@ -1,4 +1,4 @@
-"""The TD targets of the tabular learners (notes §五), as pure NumPy functions over a batch of transitions.
+"""The TD targets of the tabular learners (notes §5), as pure NumPy functions over a batch of transitions.
 
 Every target is y = r + γ · bootstrap(s'), with no bootstrap when the transition ``terminated`` (the episode
 really ended: V(terminal) = 0). A time-limit truncation is *not* a termination: the caller passes the true final

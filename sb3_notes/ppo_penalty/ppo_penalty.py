@@ -40,7 +40,7 @@ _STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entrop
 
 class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
-    Proximal Policy Optimization with an adaptive KL penalty (notes §三–§四).
+    Proximal Policy Optimization with an adaptive KL penalty (notes §3–§4).
 
     Maximises J_PPO(θ) = E_{π_old}[r_t(θ)·Â_t] − β·KL(π_old ‖ π_θ), r_t = π_θ(a_t|s_t)/π_old(a_t|s_t), and after
     each update adapts β so that the measured KL stays near ``kl_target``.
@@ -57,7 +57,7 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
       approximate KL exceeds 1.5·target_kl. The two can be combined.
 
     The notes' variants are settings of this class: ``kl_adaptive=False`` keeps β fixed (the notes' first PPO);
-    ``kl_coef=0, kl_adaptive=False`` is the plain importance-sampled surrogate of §三; ``clip_range=0.2`` adds
+    ``kl_coef=0, kl_adaptive=False`` is the plain importance-sampled surrogate of §3; ``clip_range=0.2`` adds
     PPO-clip's objective on top of the penalty (as RLlib does).
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
@@ -343,7 +343,7 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         if self.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
-        # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §三)
+        # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §3)
         log_ratio = log_prob - old_log_prob
         ratio = th.exp(log_ratio)
         surrogate = ratio * advantages
@@ -355,7 +355,7 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
             policy_loss = -th.min(surrogate, clipped).mean()
             clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
 
-        # Penalty β · KL(π_old ‖ π_θ) (notes §四: J_PPO = J − β KL)
+        # Penalty β · KL(π_old ‖ π_θ) (notes §4: J_PPO = J − β KL)
         if self.kl_coef == 0.0:  # a fixed β = 0 (the plain surrogate): the penalty term is exactly 0
             kl = th.zeros((), device=ratio.device)
         elif old_params is None:

@@ -43,7 +43,7 @@ class PolicyGradientBatch:
 
 class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
-    REINFORCE: the vanilla policy gradient of whole episodes (notes §二), with the notes' two improvements as switches.
+    REINFORCE: the vanilla policy gradient of whole episodes (notes §2), with the notes' two improvements as switches.
 
     ∇R̄_θ ≈ 1/N Σ_n Σ_t (Ĝ_t^n − b) ∇log π_θ(a_t^n|s_t^n), one gradient step per batch of N freshly sampled episodes:
 
@@ -74,7 +74,7 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     Stopping. When a callback stops training, the episodes still running are dropped and the next ``learn`` resets
     the env (the stopped step's transition is not stored, so they could not be completed correctly).
 
-    Loss. The policy takes exactly one gradient step per batch (notes §二: the data must be re-sampled after each
+    Loss. The policy takes exactly one gradient step per batch (notes §2: the data must be re-sampled after each
     update): policy_loss = −mean_t(A_t · log π(a_t|s_t)), averaged over the batch's steps as SB3's A2C does (the
     notes' 1/N over episodes differs by a positive factor per batch), plus ``ent_coef`` × (−entropy) and, with a
     critic, ``vf_coef`` × MSE(V, returns). The critic then takes ``n_epochs − 1`` more full-batch regression steps
@@ -312,7 +312,7 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         return policy.value_net(policy.mlp_extractor.forward_critic(features)).flatten()
 
     def _episode_batch(self) -> PolicyGradientBatch:
-        """Take the finished episodes out of the store and compute their returns and advantages (notes §二)."""
+        """Take the finished episodes out of the store and compute their returns and advantages (notes §2)."""
         assert self._episode_store is not None
         episodes = self._episode_store.pop_finished()
         observations = obs_as_tensor(episodes.observations, self.device)  # type: ignore[arg-type]

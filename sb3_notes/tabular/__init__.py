@@ -1,4 +1,4 @@
-"""Tabular TD learners on SB3's API (notes §五), MC/TD value estimation, DP (with an exact Blackjack model), a plot."""
+"""Tabular TD learners on SB3's API (notes §5), MC/TD value estimation, DP (with an exact Blackjack model), a plot."""
 
 from sb3_notes.tabular.base import TabularAlgorithm
 from sb3_notes.tabular.blackjack import BlackjackModel, blackjack_model

@@ -53,7 +53,7 @@ def with_base_params(doc: str | None) -> str:
 
 class TabularAlgorithm(NotesAlgorithm):
     """
-    Base of the tabular TD learners (notes §五): Q(s, a) in a table, updated after every env step by
+    Base of the tabular TD learners (notes §5): Q(s, a) in a table, updated after every env step by
     Q(s, a) ← Q(s, a) + α · (y − Q(s, a)), the subclasses differing only in the target y (``_td_target``).
 
     Acting is ε-greedy on the table with DQN's ε schedule. The update is vectorised over the envs of the

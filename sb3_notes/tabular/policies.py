@@ -203,7 +203,7 @@ class TabularPolicy(BasePolicy):
         states = self._encode(observation)
         flat = states.reshape(-1)
         values = self.q_values(flat)
-        # π'(s) = argmax_a Q(s, a) (notes §五), first maximum on ties
+        # π'(s) = argmax_a Q(s, a) (notes §5), first maximum on ties
         actions = values.argmax(axis=-1) if deterministic else epsilon_greedy(values, self.exploration_rate)
         return actions.reshape(states.shape).astype(np.int64), state
 

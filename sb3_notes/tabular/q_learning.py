@@ -8,7 +8,7 @@ from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 class QLearning(TabularAlgorithm):
     """
-    Tabular Q-learning (notes §五): off-policy TD control towards y = r + γ · max_a' Q(s', a').
+    Tabular Q-learning (notes §5): off-policy TD control towards y = r + γ · max_a' Q(s', a').
 
     The table converges to Q* (given enough exploration and a decreasing α), whatever the ε-greedy behaviour
     does, so the greedy policy π'(s) = argmax_a Q(s, a) is the notes' improved actor.

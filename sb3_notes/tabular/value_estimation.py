@@ -1,4 +1,4 @@
-"""Estimating the critic V^π(s) from experience (notes §五): Monte Carlo returns or temporal differences.
+"""Estimating the critic V^π(s) from experience (notes §5): Monte Carlo returns or temporal differences.
 
 - MC: run episodes with π; V(s) is the average of the returns G_t observed after visiting s.
   Unbiased, but G_t sums many random rewards (high variance).

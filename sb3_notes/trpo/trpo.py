@@ -47,7 +47,7 @@ class PolicyStep(NamedTuple):
 
 class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     """
-    Trust Region Policy Optimization (TRPO) (notes §四)
+    Trust Region Policy Optimization (TRPO) (notes §4)
 
     Maximises the importance-sampled surrogate J(θ) = E_{π_old}[π_θ(a|s)/π_old(a|s) · Â] (+ ``ent_coef`` · entropy)
     subject to mean KL(π_old ‖ π_θ) ≤ δ = ``target_kl``: natural direction s ≈ F⁻¹g by conjugate gradient with
@@ -280,7 +280,7 @@ class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
 
     def _surrogate(self, distribution: Any, actions: th.Tensor, old_log_prob: th.Tensor, advantages: th.Tensor) -> th.Tensor:
-        """J(θ) = E_{π_old}[π_θ(a|s)/π_old(a|s) · Â] (notes §三–§四), plus ``ent_coef`` · mean entropy."""
+        """J(θ) = E_{π_old}[π_θ(a|s)/π_old(a|s) · Â] (notes §3–§4), plus ``ent_coef`` · mean entropy."""
         log_prob = distribution.log_prob(actions)
         surrogate = (th.exp(log_prob - old_log_prob) * advantages).mean()
         if self.ent_coef > 0:
@@ -297,7 +297,7 @@ class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         advantages: th.Tensor,
     ) -> PolicyStep:
         """
-        One trust-region step of the actor on a batch collected by the current policy π_old (notes §四).
+        One trust-region step of the actor on a batch collected by the current policy π_old (notes §4).
 
         :param actor_params: The actor's parameters θ (from :func:`actor_critic_parameters`)
         :param observations: Observations of the batch
