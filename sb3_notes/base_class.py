@@ -62,7 +62,8 @@ class NotesAlgorithm(BaseAlgorithm):
         """
         sb3_base = OnPolicyAlgorithm if issubclass(cls, OnPolicyAlgorithm) else BaseAlgorithm
         base_args = set(inspect.signature(sb3_base.__init__).parameters)
-        return tuple(name for name in inspect.signature(cls.__init__).parameters if name not in base_args | {"self"})
+        names = inspect.signature(cls.__init__).parameters
+        return tuple(name for name in names if name not in base_args and name != "self" and not name.startswith("_"))
 
     def save(
         self,
