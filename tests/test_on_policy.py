@@ -20,7 +20,7 @@ def make_policy(action_space: spaces.Space) -> ActorCriticPolicy:
 def test_snapshot_in_chunks_equals_the_whole_batch(action_space):
     policy = make_policy(action_space)
     obs = th.rand(10, 3) * 2 - 1
-    snapshot = old_policy_params(policy, obs, 10, chunk_size=3)  # chunks of 3, 3, 3, 1
+    snapshot = old_policy_params(policy, obs, chunk_size=3)  # chunks of 3, 3, 3, 1
     dist = policy.get_distribution(obs).distribution
     if isinstance(action_space, spaces.Discrete):
         th.testing.assert_close(snapshot.first, dist.logits)
@@ -38,7 +38,7 @@ def test_rollout_kl_is_the_mean_of_torchs_kl_and_the_sample_estimator_without_a_
         old = Normal(old.mean.clone(), old.stddev.clone())
         actions = old.sample()
         old_log_prob = old.log_prob(actions).sum(-1)
-    snapshot = old_policy_params(policy, obs, 10, chunk_size=4)
+    snapshot = old_policy_params(policy, obs, chunk_size=4)
     perturb(policy, scale=0.1, seed=1)
     with th.no_grad():
         new = policy.get_distribution(obs).distribution

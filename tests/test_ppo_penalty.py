@@ -19,6 +19,7 @@ from sb3_notes import PPOPenalty
 from sb3_notes.common.kl import distribution_params
 from sb3_notes.common.kl_coef import adapt_kl_coef
 from sb3_notes.common.on_policy import flat_rollout, policy_actions
+from sb3_notes.ppo_penalty.ppo_penalty import Minibatch
 from tests.helpers import perturb
 
 SMALL = dict(n_steps=64, batch_size=32, n_epochs=2)
@@ -134,9 +135,10 @@ def test_clipped_loss_equals_sb3_ppo_loss_plus_beta_kl(env_id):
         old_params = distribution_params(old_dist)
         old_torch = _frozen_copy(old_dist.distribution)
     perturb(model.policy, scale=0.2, seed=3)
-    loss, stats = model.compute_loss(
-        data.observations, actions, data.old_log_prob, data.advantages, data.returns, data.old_values, old_params, 0.1, None
+    batch = Minibatch(
+        data.observations, actions, data.old_log_prob, data.advantages, data.returns, data.old_values, old_params
     )
+    loss, terms = model.compute_loss(batch, model.evaluate_policy(batch, model.lean_policy(refresh=True)), 0.1, None)
     new_torch = model.policy.get_distribution(data.observations).distribution
     kl = kl_divergence(old_torch, new_torch)
     kl = kl.sum(dim=1) if kl.dim() > 1 else kl
@@ -145,7 +147,8 @@ def test_clipped_loss_equals_sb3_ppo_loss_plus_beta_kl(env_id):
         + 0.7 * kl.mean()
     )
     th.testing.assert_close(loss, expected, atol=1e-5, rtol=1e-5)
-    assert stats[6] > 0, "the perturbation should make some ratios leave the clip range"
+    assert terms.clip_fraction > 0, "the perturbation should make some ratios leave the clip range"
+    th.testing.assert_close(terms.kl_penalty, 0.7 * kl.mean(), atol=1e-6, rtol=1e-5)
 
 
 def _frozen_copy(dist):

@@ -133,8 +133,13 @@ def evaluate_with_distribution(
     return values, log_prob, distribution.entropy(), distribution
 
 
+# A whole rollout is evaluated in chunks of at most this many states: one batch for SB3's default rollout of 2048,
+# bounded memory for a rollout of images or of many envs.
+EVAL_CHUNK = 2048
+
+
 def old_policy_params(
-    policy: ActorCriticPolicy, observations: PyTorchObs, n: int, chunk_size: int
+    policy: ActorCriticPolicy, observations: PyTorchObs, chunk_size: int = EVAL_CHUNK
 ) -> DistributionParams | None:
     """
     Parameters of π_old's distribution on every state of a rollout, taken before the first gradient step (while
@@ -142,13 +147,12 @@ def old_policy_params(
 
     :param policy: The policy, still π_old
     :param observations: The rollout's observations
-    :param n: Number of samples
     :param chunk_size: Largest batch evaluated at once
     :return: The parameters, lined up with the samples, or ``None`` if the distribution has no closed-form KL
     """
     params = []
     with th.no_grad():
-        for rows in chunks(n, chunk_size):
+        for rows in chunks(n_samples(observations), chunk_size):
             dist = policy.get_distribution(index_observations(observations, rows))
             if not has_analytic_kl(dist):
                 return None
@@ -163,7 +167,7 @@ def mean_rollout_kl(
     actions: th.Tensor,
     old_log_prob: th.Tensor,
     old: DistributionParams | None,
-    chunk_size: int,
+    chunk_size: int = EVAL_CHUNK,
 ) -> float:
     """
     d = mean over a rollout of KL(π_old ‖ π_θ): analytic from :func:`old_policy_params`, or the sample

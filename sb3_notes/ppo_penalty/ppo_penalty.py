@@ -1,4 +1,4 @@
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import torch as th
 from gymnasium import spaces
@@ -23,7 +23,7 @@ from sb3_notes.common.on_policy import (
     policy_actions,
     prefer_foreach,
 )
-from sb3_notes.common.rollout import FastRolloutMixin
+from sb3_notes.common.rollout import FastRolloutMixin, LeanActorCritic
 from sb3_notes.common.validation import (
     CheckedSchedule,
     as_schedule,
@@ -35,7 +35,54 @@ from sb3_notes.common.validation import (
 
 SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
 
-_STAT_NAMES = ("policy_gradient_loss", "kl", "kl_penalty", "value_loss", "entropy_loss", "approx_kl", "clip_fraction", "loss")
+
+class Minibatch(NamedTuple):
+    """Transitions of the rollout, lined up: what one gradient step of PPOPenalty reads."""
+
+    observations: PyTorchObs
+    actions: th.Tensor  # long indices for Discrete, as SB3's distributions take them
+    old_log_prob: th.Tensor  # log π_old(a_t|s_t), recorded at collection
+    advantages: th.Tensor  # Â_t (GAE), not normalised
+    returns: th.Tensor  # value targets
+    old_values: th.Tensor  # V(s_t) at collection, for clip_range_vf
+    old_params: DistributionParams | None  # π_old's distribution on s_t, or None (sample KL estimator)
+
+    def take(self, idx: th.Tensor) -> "Minibatch":
+        """
+        :param idx: Row indices
+        :return: Those rows of every field
+        """
+        return Minibatch(
+            index_observations(self.observations, idx),
+            self.actions[idx],
+            self.old_log_prob[idx],
+            self.advantages[idx],
+            self.returns[idx],
+            self.old_values[idx],
+            None if self.old_params is None else self.old_params.take(idx),
+        )
+
+
+class PolicyEvaluation(NamedTuple):
+    """The current policy π_θ on a minibatch, with gradients."""
+
+    values: th.Tensor  # V_θ(s_t)
+    log_prob: th.Tensor  # log π_θ(a_t|s_t)
+    entropy: th.Tensor | None  # H[π_θ(·|s_t)], None where the distribution has no closed form
+    kl: th.Tensor  # KL(π_old ‖ π_θ) per sample (analytic, or the k3 sample estimate)
+
+
+class LossTerms(NamedTuple):
+    """The detached terms of one minibatch's loss; each is logged as ``train/<name>`` (mean over minibatches)."""
+
+    policy_gradient_loss: th.Tensor
+    kl: th.Tensor
+    kl_penalty: th.Tensor
+    value_loss: th.Tensor
+    entropy_loss: th.Tensor
+    approx_kl: th.Tensor
+    clip_fraction: th.Tensor
+    loss: th.Tensor
 
 
 class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
@@ -243,53 +290,36 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
 
     def train(self) -> None:
         """
-        Update policy using the currently gathered rollout buffer.
+        Update policy using the currently gathered rollout buffer: ``n_epochs`` passes of minibatch steps on the
+        penalised surrogate, then β adapted on the KL of the whole rollout (the PPO paper's Algorithm, section 4).
         """
         progress = self._current_progress_remaining
         clip_range = None if self.clip_range is None else self.clip_range(progress)  # type: ignore[operator]
         clip_range_vf = None if self.clip_range_vf is None else self.clip_range_vf(progress)  # type: ignore[operator]
         self._update_learning_rate(self.policy.optimizer)
 
-        data = flat_rollout(self.rollout_buffer)
-        observations, old_log_prob = data.observations, data.old_log_prob
-        actions = policy_actions(self.action_space, data.actions)
-        n = len(actions)
-        self.policy.set_training_mode(False)  # the rollout was collected in eval mode
-        old_params = old_policy_params(self.policy, observations, n, max(self.batch_size, 2048))
-        self.policy.set_training_mode(True)
-
-        self.lean_policy(refresh=True)
+        rollout = self._rollout_minibatch()  # the whole rollout, with π_old's distribution on every state
+        lean = self.lean_policy(refresh=True)  # modules may have been replaced since the rollout
         parameters = list(self.policy.parameters())  # walked once, not once per minibatch
-        stats: list[th.Tensor] = []
+        self.policy.set_training_mode(True)
+        terms: list[LossTerms] = []
         continue_training = True
         for epoch in range(self.n_epochs):
-            for idx in minibatch_indices(n, self.batch_size, self.device):
-                loss, step_stats = self.compute_loss(
-                    index_observations(observations, idx),
-                    actions[idx],
-                    old_log_prob[idx],
-                    data.advantages[idx],
-                    data.returns[idx],
-                    data.old_values[idx],
-                    None if old_params is None else old_params.take(idx),
-                    clip_range,
-                    clip_range_vf,
-                )
-                if self.target_kl is not None:  # SB3's early stopping, checked before the step as in SB3's PPO
-                    approx_kl = step_stats[_STAT_NAMES.index("approx_kl")].item()
-                    if approx_kl > 1.5 * self.target_kl:
-                        continue_training = False
-                        if self.verbose >= 1:
-                            print(f"Early stopping at step {epoch} due to reaching max kl: {approx_kl:.2f}")
-                        break
-
+            for idx in minibatch_indices(len(rollout.actions), self.batch_size, self.device):
+                batch = rollout.take(idx)
+                loss, batch_terms = self.compute_loss(batch, self.evaluate_policy(batch, lean), clip_range, clip_range_vf)
+                if self.target_kl is not None and batch_terms.approx_kl > 1.5 * self.target_kl:
+                    # SB3's early stopping, checked before the step as in SB3's PPO
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {batch_terms.approx_kl:.2f}")
+                    break
                 self.policy.optimizer.zero_grad()
                 loss.backward()
                 grad_norm = th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
-                self._raise_if_not_finite(step_stats, grad_norm)
+                check_finite("PPOPenalty", f"update {self._n_updates + 1}", **batch_terms._asdict(), grad_norm=grad_norm)
                 self.policy.optimizer.step()
-                stats.append(step_stats)
-
+                terms.append(batch_terms)
             self._n_updates += 1
             if not continue_training:
                 break
@@ -298,53 +328,65 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         # like the snapshot of π_old, so that dropout or batch norm cannot make the two differ.
         self.policy.set_training_mode(False)
         rollout_kl = nonnegative_kl(
-            mean_rollout_kl(self.policy, observations, actions, old_log_prob, old_params, max(self.batch_size, 2048))
+            mean_rollout_kl(self.policy, rollout.observations, rollout.actions, rollout.old_log_prob, rollout.old_params)
         )
         check_finite("PPOPenalty", f"update {self._n_updates}", "β was not adapted", kl=rollout_kl)
         if self.kl_adaptive:
             self.kl_coef = adapt_kl_coef(
                 self.kl_coef, rollout_kl, self.kl_target, self.kl_tolerance, self.kl_factor, self.kl_coef_bounds
             )
-        self._log_train(stats, rollout_kl, clip_range, clip_range_vf)
+        self._log_train(terms, rollout_kl, clip_range, clip_range_vf)
+
+    def _rollout_minibatch(self) -> "Minibatch":
+        """The whole rollout as one :class:`Minibatch`, π_old's parameters taken before any step (in eval mode, as
+        the rollout was collected)."""
+        data = flat_rollout(self.rollout_buffer)
+        actions = policy_actions(self.action_space, data.actions)
+        self.policy.set_training_mode(False)
+        old_params = old_policy_params(self.policy, data.observations)
+        return Minibatch(
+            data.observations, actions, data.old_log_prob, data.advantages, data.returns, data.old_values, old_params
+        )
+
+    def evaluate_policy(self, batch: "Minibatch", lean: LeanActorCritic | None) -> "PolicyEvaluation":
+        """
+        V(s), log π_θ(a|s), the entropy and KL(π_old ‖ π_θ) of a minibatch, with gradients.
+
+        :param batch: The minibatch
+        :param lean: The lean view of SB3's own policy (the same numbers without distribution objects), or ``None``
+            to evaluate through the policy's distribution
+        :return: The evaluation; the KL is analytic when π_old's parameters are known, else the sample estimator
+        """
+        entropy: th.Tensor | None
+        if lean is not None:
+            values, log_prob, entropy, params = lean.evaluate(batch.observations, batch.actions)
+            if batch.old_params is not None:
+                return PolicyEvaluation(values, log_prob, entropy, lean.kl(batch.old_params, params))
+        else:
+            values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, batch.observations, batch.actions)
+            if batch.old_params is not None:
+                return PolicyEvaluation(values, log_prob, entropy, analytic_kl(batch.old_params, dist))
+        return PolicyEvaluation(values, log_prob, entropy, sample_kl(log_prob - batch.old_log_prob))
 
     def compute_loss(
-        self,
-        obs: PyTorchObs,
-        actions: th.Tensor,
-        old_log_prob: th.Tensor,
-        advantages: th.Tensor,
-        returns: th.Tensor,
-        old_values: th.Tensor,
-        old_params: DistributionParams | None,
-        clip_range: float | None,
-        clip_range_vf: float | None,
-    ) -> tuple[th.Tensor, th.Tensor]:
+        self, batch: "Minibatch", evaluation: "PolicyEvaluation", clip_range: float | None, clip_range_vf: float | None
+    ) -> tuple[th.Tensor, "LossTerms"]:
         """
         The loss of one minibatch, L = −J_PPO + vf_coef·value loss − ent_coef·entropy, where
         J_PPO = mean(r_t·Â_t) − β·mean KL(π_old ‖ π_θ) (or PPO-clip's min(...) in place of r_t·Â_t when clipping).
 
-        :param obs: Observations of the minibatch
-        :param actions: Actions taken (long indices for ``Discrete``)
-        :param old_log_prob: log π_old(a_t|s_t) from the rollout
-        :param advantages: Advantages from the rollout (normalised here if ``normalize_advantage``)
-        :param returns: Value targets
-        :param old_values: Values predicted during the rollout (for ``clip_range_vf``)
-        :param old_params: π_old's distribution parameters on these states, or ``None`` for the sample estimator
+        :param batch: The minibatch (its advantages are normalised here if ``normalize_advantage``)
+        :param evaluation: The current policy on it (:meth:`evaluate_policy`)
         :param clip_range: PPO-clip range, or ``None``
         :param clip_range_vf: Value clipping range, or ``None``
-        :return: The loss (with gradient) and the detached statistics, in the order of ``_STAT_NAMES``
+        :return: The loss (with gradient) and its terms, detached
         """
-        entropy: th.Tensor | None
-        lean = self.lean_policy()
-        if lean is not None:  # SB3's own policy: the same quantities without distribution objects
-            values, log_prob, entropy, new_params = lean.evaluate(obs, actions)
-        else:
-            values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, obs, actions)
+        advantages = batch.advantages
         if self.normalize_advantage and len(advantages) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
 
         # Importance-sampled surrogate J^{θ'}(θ) = E[r_t(θ) · A_t] (notes §3)
-        log_ratio = log_prob - old_log_prob
+        log_ratio = evaluation.log_prob - batch.old_log_prob
         ratio = th.exp(log_ratio)
         surrogate = ratio * advantages
         if clip_range is None:
@@ -355,37 +397,27 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
             policy_loss = -th.min(surrogate, clipped).mean()
             clip_fraction = ((ratio - 1).abs() > clip_range).float().mean()
 
-        # Penalty β · KL(π_old ‖ π_θ) (notes §4: J_PPO = J − β KL)
-        if self.kl_coef == 0.0:  # a fixed β = 0 (the plain surrogate): the penalty term is exactly 0
-            kl = th.zeros((), device=ratio.device)
-        elif old_params is None:
-            kl = sample_kl(log_ratio).mean()
-        else:
-            kl = (lean.kl(old_params, new_params) if lean is not None else analytic_kl(old_params, dist)).mean()
+        # Penalty β · KL(π_old ‖ π_θ) (notes §4: J_PPO = J − β KL); a fixed β = 0 is the plain surrogate of §3
+        kl = evaluation.kl.mean() if self.kl_coef != 0.0 else th.zeros((), device=ratio.device)
         kl_penalty = self.kl_coef * kl
 
+        values = evaluation.values
         if clip_range_vf is not None:
-            values = old_values + th.clamp(values - old_values, -clip_range_vf, clip_range_vf)
-        value_loss = F.mse_loss(returns, values)
-        entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+            values = batch.old_values + th.clamp(values - batch.old_values, -clip_range_vf, clip_range_vf)
+        value_loss = F.mse_loss(batch.returns, values)
+        entropy = evaluation.entropy
+        entropy_loss = -th.mean(-evaluation.log_prob) if entropy is None else -th.mean(entropy)
 
         loss = policy_loss + kl_penalty + self.ent_coef * entropy_loss + self.vf_coef * value_loss
         with th.no_grad():
             approx_kl = sample_kl(log_ratio).mean()
-        step_stats = th.stack([policy_loss, kl, kl_penalty, value_loss, entropy_loss, approx_kl, clip_fraction, loss])
-        return loss, step_stats.detach()
+        terms = LossTerms(policy_loss, kl, kl_penalty, value_loss, entropy_loss, approx_kl, clip_fraction, loss)
+        return loss, LossTerms(*(term.detach() for term in terms))
 
-    def _raise_if_not_finite(self, step_stats: th.Tensor, grad_norm: th.Tensor) -> None:
-        """Stop before ``optimizer.step()`` writes NaN/inf into the weights, naming the update and quantity."""
-        if bool(th.isfinite(step_stats).all()) and bool(th.isfinite(grad_norm)):
-            return
-        named = dict(zip(_STAT_NAMES, step_stats.tolist(), strict=True))
-        check_finite("PPOPenalty", f"update {self._n_updates + 1}", **named, grad_norm=grad_norm)
-
-    def _log_train(self, stats: list[th.Tensor], rollout_kl: float, clip_range: float | None, clip_range_vf: float | None):
-        if stats:
-            means = th.stack(stats).mean(dim=0).tolist()
-            for name, value in zip(_STAT_NAMES, means, strict=True):
+    def _log_train(self, terms: list["LossTerms"], rollout_kl: float, clip_range: float | None, clip_range_vf: float | None):
+        if terms:
+            means = LossTerms(*th.stack([th.stack(t) for t in terms]).mean(dim=0).tolist())
+            for name, value in means._asdict().items():
                 if name == "kl":
                     continue  # train/kl is the KL after the update, below
                 if name == "clip_fraction" and clip_range is None:
