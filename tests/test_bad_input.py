@@ -100,7 +100,7 @@ ON_POLICY_COMMON = dict(gamma=UNIT, gae_lambda=UNIT, ent_coef=NONNEG, learning_r
 SPECS: dict[str, tuple[str, dict, dict[str, Range]]] = {
     "ppo_penalty": (
         "CartPole-v1",
-        dict(n_steps=64, batch_size=2, kl_adaptive=False),
+        dict(n_steps=64, batch_size=1, kl_adaptive=False),
         dict(
             ON_POLICY_COMMON,
             n_steps=Range(int, 2, cap=256),  # 1 step cannot normalise its advantage

@@ -1,20 +1,21 @@
 """The SB3 contract, checked for every algorithm of ``sb3_notes.ALGORITHMS``.
 
-An algorithm joins this suite by joining the registry: the suite picks the first small env the algorithm
-accepts, the first of its ``policy_aliases``, and passes small hyperparameters only where the constructor
-takes them.
+An algorithm joins this suite by joining the registry and the table ``CONTRACT`` below (its test env and small
+settings); the suite uses the first of its ``policy_aliases``. The deep algorithms also get rows for image
+observations (CnnPolicy), Dict observations (MultiInputPolicy), train/eval mode and gSDE.
 """
 
 import copy
-import inspect
 import io
 import math
+from dataclasses import dataclass, field
 
 import gymnasium as gym
 import numpy as np
 import pandas as pd
 import pytest
 import torch as th
+from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import (
     BaseCallback,
@@ -23,48 +24,54 @@ from stable_baselines3.common.callbacks import (
     StopTrainingOnRewardThreshold,
 )
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import FakeImageEnv
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from sb3_notes import ALGORITHMS
+from sb3_notes.on_policy.lean_policy import fast_rollout_fallback_reason
 
-# Tried in order; the first on which construction does not raise ValueError is the algorithm's test env.
-CANDIDATE_ENVS = ("CartPole-v1", "FrozenLake-v1", "Pendulum-v1")
-# Passed only to constructors that take them, to keep each run to a fraction of a second.
-SMALL_KWARGS = dict(
-    n_steps=32,
-    batch_size=32,
-    n_epochs=2,
-    n_episodes=2,
-    learning_starts=0,
-    initial_q=1.0,  # optimistic: a tabular learner updates its table even before the first reward
-    n_critic_updates=2,
-    cg_max_steps=5,
-)
+
+@dataclass(frozen=True)
+class Row:
+    """An algorithm's test env and small settings (a fraction of a second per run)."""
+
+    env_id: str
+    kwargs: dict = field(default_factory=dict)
+
+
+ON_POLICY_SMALL = dict(n_steps=32, batch_size=32)
+TABULAR_SMALL = dict(learning_starts=0, initial_q=1.0)  # optimistic: a table is updated before the first reward
+# Registry key -> test env and small settings: every key must be here (an unknown or missing key fails below), and a
+# misspelt setting fails at construction instead of being dropped.
+CONTRACT: dict[str, Row] = {
+    "ppo_penalty": Row("CartPole-v1", dict(ON_POLICY_SMALL, n_epochs=2)),
+    "trpo_notes": Row("CartPole-v1", dict(ON_POLICY_SMALL, n_critic_updates=2, cg_max_steps=5)),
+    "reinforce": Row("CartPole-v1", dict(n_episodes=2)),
+    "qlearning": Row("FrozenLake-v1", TABULAR_SMALL),
+    "sarsa": Row("FrozenLake-v1", TABULAR_SMALL),
+    "expected_sarsa": Row("FrozenLake-v1", TABULAR_SMALL),
+    "double_qlearning": Row("FrozenLake-v1", TABULAR_SMALL),
+}
+DEEP_KEYS = sorted(key for key, row in CONTRACT.items() if row.env_id != "FrozenLake-v1")
 STEPS = 300
 KEYS = sorted(ALGORITHMS)
 TABULAR_KEYS = {key for key, cls in ALGORITHMS.items() if cls.policy_aliases.keys() == {"TabularPolicy"}}
-_ENV_CACHE: dict[str, str] = {}
+
+
+def test_the_contract_table_lists_exactly_the_registry():
+    assert set(CONTRACT) == set(ALGORITHMS), (
+        f"add a row for {set(ALGORITHMS) - set(CONTRACT)}; drop {set(CONTRACT) - set(ALGORITHMS)}"
+    )
 
 
 def small_kwargs(cls: type[BaseAlgorithm]) -> dict:
-    params = inspect.signature(cls.__init__).parameters
-    return {k: v for k, v in SMALL_KWARGS.items() if k in params}
+    return dict(CONTRACT[next(key for key, c in ALGORITHMS.items() if c is cls)].kwargs)
 
 
 def env_id_for(key: str) -> str:
-    if key not in _ENV_CACHE:
-        cls = ALGORITHMS[key]
-        for env_id in CANDIDATE_ENVS:
-            try:
-                cls(policy_name(cls), env_id, **small_kwargs(cls))
-            except ValueError:
-                continue
-            _ENV_CACHE[key] = env_id
-            break
-        else:
-            raise AssertionError(f"{key} accepts none of {CANDIDATE_ENVS}")
-    return _ENV_CACHE[key]
+    return CONTRACT[key].env_id
 
 
 def policy_name(cls: type[BaseAlgorithm]) -> str:
@@ -75,7 +82,7 @@ def make_model(key: str, env=None, n_envs: int = 1, seed: int | None = 0, **kwar
     cls = ALGORITHMS[key]
     if env is None:
         env = make_vec_env(env_id_for(key), n_envs=n_envs, seed=seed)
-    return cls(policy_name(cls), env, seed=seed, device="cpu", **{**small_kwargs(cls), **kwargs})
+    return cls(policy_name(cls), env, seed=seed, device="cpu", **{**CONTRACT[key].kwargs, **kwargs})
 
 
 def sample_observations(model: BaseAlgorithm, n: int) -> np.ndarray:
@@ -361,3 +368,85 @@ def test_registry_keys_are_rl_zoo_names():
 
 def test_dummy_vec_env_is_default():
     assert isinstance(make_vec_env("CartPole-v1", n_envs=1), DummyVecEnv)
+
+
+# --- rows beyond the default env: images, Dict observations, train/eval mode, gSDE ---------------------------------
+
+
+def image_env() -> gym.Env:
+    env = FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=True)  # NatureCNN's smallest input
+    env.observation_space.seed(0)
+    return TimeLimit(env, 20)  # REINFORCE needs episodes that end
+
+
+class DictCartPole(gym.ObservationWrapper):
+    """CartPole's observation as a Dict of two Boxes: position and velocity."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        box = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+        self.observation_space = gym.spaces.Dict({"position": box, "velocity": box})
+
+    def observation(self, observation):
+        return {"position": observation[[0, 2]], "velocity": observation[[1, 3]]}
+
+
+@pytest.mark.parametrize("key", DEEP_KEYS)
+@pytest.mark.parametrize(
+    "policy, env_fn", [("CnnPolicy", image_env), ("MultiInputPolicy", lambda: DictCartPole(gym.make("CartPole-v1")))]
+)
+def test_image_and_dict_observations_learn_save_load_and_predict(key, policy, env_fn, tmp_path):
+    cls = ALGORITHMS[key]
+    model = cls(policy, make_vec_env(env_fn, n_envs=2, seed=0), seed=0, device="cpu", **CONTRACT[key].kwargs)
+    model.learn(100)
+    if key != "reinforce":  # SB3's own Cnn/MultiInput policies take the lean path (its extract_features branch)
+        assert model.fast_path_taken is True
+    obs = model.env.reset()
+    actions, _ = model.predict(obs, deterministic=True)
+    model.save(tmp_path / "m.zip")
+    loaded = cls.load(tmp_path / "m.zip")
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
+
+
+class ModeRecorder(FlattenExtractor):
+    """SB3's flatten extractor that records, at every forward, whether the policy was in training mode."""
+
+    calls: list = []
+
+    def forward(self, observations):
+        ModeRecorder.calls.append((self.training, th.is_grad_enabled()))
+        return super().forward(observations)
+
+
+@pytest.mark.parametrize("key", DEEP_KEYS)
+def test_rollouts_run_in_eval_mode_and_gradient_steps_in_train_mode(key, monkeypatch):
+    model = make_model(key, policy_kwargs=dict(features_extractor_class=ModeRecorder))
+    phases: list = []
+    collect = model.collect_rollouts if key != "reinforce" else model.collect_episodes
+
+    def recorded_collect(*args, **kwargs):
+        start = len(ModeRecorder.calls)
+        result = collect(*args, **kwargs)
+        phases.append(ModeRecorder.calls[start:])
+        return result
+
+    monkeypatch.setattr(model, "collect_rollouts" if key != "reinforce" else "collect_episodes", recorded_collect)
+    ModeRecorder.calls = []
+    model.learn(200)
+    rollout_calls = [call for phase in phases for call in phase]
+    assert rollout_calls and all(not training for training, _ in rollout_calls), "a rollout forward ran in train mode"
+    gradient_calls = [training for training, grad in ModeRecorder.calls if grad]
+    assert gradient_calls and all(gradient_calls), "a forward with gradients ran in eval mode"
+
+
+@pytest.mark.parametrize("key", ["ppo_penalty", "trpo_notes"])
+def test_gsde_learns_saves_and_loads_through_sb3s_rollout(key, tmp_path):
+    cls = ALGORITHMS[key]
+    env = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    model = cls("MlpPolicy", env, use_sde=True, sde_sample_freq=4, seed=0, device="cpu", **CONTRACT[key].kwargs)
+    model.learn(128)
+    assert model.fast_path_taken is False and "gSDE" in str(fast_rollout_fallback_reason(model))
+    obs = env.reset()
+    actions, _ = model.predict(obs, deterministic=True)
+    model.save(tmp_path / "m.zip")
+    np.testing.assert_array_equal(cls.load(tmp_path / "m.zip").predict(obs, deterministic=True)[0], actions)

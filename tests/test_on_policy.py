@@ -1,4 +1,4 @@
-"""The on-policy helpers of sb3_notes.common.on_policy that carry math: π_old's snapshot and the rollout KL."""
+"""The on-policy helpers of sb3_notes.on_policy.updates that carry math: π_old's snapshot and the rollout KL."""
 
 import pytest
 import torch as th
@@ -6,7 +6,7 @@ from gymnasium import spaces
 from stable_baselines3.common.policies import ActorCriticPolicy
 from torch.distributions import Normal, kl_divergence
 
-from sb3_notes.common.on_policy import mean_rollout_kl, old_policy_params, prefer_foreach
+from sb3_notes.on_policy.updates import mean_rollout_kl, old_policy_params, prefer_foreach
 from tests.helpers import perturb
 
 

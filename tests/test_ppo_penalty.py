@@ -18,7 +18,7 @@ from torch.distributions import kl_divergence
 from sb3_notes import PPOPenalty
 from sb3_notes.common.kl import distribution_params
 from sb3_notes.common.kl_coef import adapt_kl_coef
-from sb3_notes.common.on_policy import flat_rollout, policy_actions
+from sb3_notes.on_policy.updates import flat_rollout, policy_actions
 from sb3_notes.ppo_penalty.ppo_penalty import Minibatch
 from tests.helpers import perturb
 

@@ -17,11 +17,11 @@ from stable_baselines3.common.envs import IdentityEnvMultiBinary
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_notes import ALGORITHMS, REINFORCE, TRPO, PPOPenalty, QLearning, demo
-from sb3_notes.common import rollout
 from sb3_notes.common.kl_coef import adapt_kl_coef
-from sb3_notes.common.on_policy import flat_rollout
-from sb3_notes.common.rollout import fast_rollout_fallback_reason
 from sb3_notes.common.save_util import SAVED_BY_KEY
+from sb3_notes.on_policy import lean_policy
+from sb3_notes.on_policy.lean_policy import fast_rollout_fallback_reason
+from sb3_notes.on_policy.updates import flat_rollout
 
 SMALL = dict(n_steps=32, batch_size=32, n_epochs=2)
 DEEP = ("ppo_penalty", "trpo_notes", "reinforce")
@@ -406,7 +406,7 @@ def test_reinforce_refuses_gsde_in_policy_kwargs_with_a_clear_message():
 
 def test_an_untested_sb3_release_falls_back_to_sb3s_loop_with_one_warning(monkeypatch):
     monkeypatch.setattr(stable_baselines3, "__version__", "2.99.0")
-    monkeypatch.setattr(rollout, "_warned_untested", set())
+    monkeypatch.setattr(lean_policy, "_warned_untested", set())
     model = PPOPenalty("MlpPolicy", "CartPole-v1", seed=0, **SMALL)
     with pytest.warns(UserWarning, match="tested with stable-baselines3 2.9.x, not 2.99.0") as record:
         model.learn(64)
@@ -416,7 +416,7 @@ def test_an_untested_sb3_release_falls_back_to_sb3s_loop_with_one_warning(monkey
 
 
 def test_the_installed_sb3_release_is_a_tested_one():
-    assert ".".join(stable_baselines3.__version__.split(".")[:2]) in rollout.TESTED_SB3_RELEASES
+    assert ".".join(stable_baselines3.__version__.split(".")[:2]) in lean_policy.TESTED_SB3_RELEASES
 
 
 # --- Exact parity with SB3's PPO ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The fast rollout path (sb3_notes.common.rollout) against SB3's own collect_rollouts and distributions."""
+"""The fast rollout path (sb3_notes.on_policy) against SB3's own collect_rollouts and distributions."""
 
 import functools
 from statistics import NormalDist
@@ -9,19 +9,19 @@ import pytest
 import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_notes import PPOPenalty
-from sb3_notes.common.kl import analytic_kl, distribution_params
-from sb3_notes.common.on_policy import policy_actions
-from sb3_notes.common.rollout import (
-    LeanActorCritic,
+from sb3_notes.common.distributions import (
     bernoulli_log_prob_entropy,
     categorical_log_prob_entropy,
     diag_gaussian_log_prob_entropy,
-    fast_rollout_fallback_reason,
     multi_categorical_log_prob_entropy,
 )
+from sb3_notes.common.kl import analytic_kl, distribution_params
+from sb3_notes.on_policy.lean_policy import LeanActorCritic, fast_rollout_fallback_reason
+from sb3_notes.on_policy.updates import policy_actions
 from tests.helpers import perturb
 
 BUFFER_FIELDS = ("observations", "actions", "rewards", "episode_starts", "values", "returns", "advantages")
@@ -394,3 +394,34 @@ def test_foreach_adam_is_the_default_and_gives_bitwise_the_same_training():
     assert loop.policy.optimizer.param_groups[0]["foreach"] is False, "a user's explicit choice is kept"
     for p_default, p_loop in zip(default.policy.parameters(), loop.policy.parameters(), strict=True):
         assert th.equal(p_default, p_loop)
+
+
+def seeded_images() -> FakeImageEnv:
+    env = FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=True)
+    env.observation_space.seed(123)  # its images are samples of the space, which make_vec_env's seed does not reach
+    return env
+
+
+IMAGE_AND_DICT = [
+    ("CnnPolicy", seeded_images),
+    ("MultiInputPolicy", lambda: SimpleMultiObsEnv(random_start=False)),
+]
+
+
+@pytest.mark.parametrize("policy, env_fn", IMAGE_AND_DICT, ids=["cnn", "dict"])
+def test_fast_and_sb3_paths_fill_identical_buffers_for_images_and_dicts(policy, env_fn):
+    def model(fast: bool) -> PPOPenalty:
+        env = make_vec_env(env_fn, n_envs=2, seed=3)
+        return deterministic(PPOPenalty(policy, env, n_steps=16, batch_size=32, seed=0, fast_rollout=fast, device="cpu"))
+
+    fast, sb3 = model(True), model(False)
+    assert collect(fast) and collect(sb3)
+    assert fast.fast_path_taken and not sb3.fast_path_taken  # the Cnn / MultiInput branch of the lean forward ran
+    for field in BUFFER_FIELDS:
+        ours, theirs = getattr(fast.rollout_buffer, field), getattr(sb3.rollout_buffer, field)
+        if isinstance(ours, dict):
+            for key in ours:
+                np.testing.assert_array_equal(ours[key], theirs[key], err_msg=f"{field}[{key}]")
+        else:
+            np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6, err_msg=field)
+    np.testing.assert_allclose(fast.rollout_buffer.log_probs, sb3.rollout_buffer.log_probs, rtol=0, atol=1e-6)

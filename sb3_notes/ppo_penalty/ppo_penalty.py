@@ -3,27 +3,14 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, BasePolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.finite import check_finite
 from sb3_notes.common.kl import DistributionParams, analytic_kl, nonnegative_kl, sample_kl
 from sb3_notes.common.kl_coef import adapt_kl_coef, check_kl_coef_bounds
-from sb3_notes.common.on_policy import (
-    evaluate_with_distribution,
-    flat_rollout,
-    index_observations,
-    mean_rollout_kl,
-    minibatch_indices,
-    old_policy_params,
-    policy_actions,
-    prefer_foreach,
-)
-from sb3_notes.common.rollout import FastRolloutMixin, LeanActorCritic
 from sb3_notes.common.validation import (
     CheckedSchedule,
     as_schedule,
@@ -31,6 +18,17 @@ from sb3_notes.common.validation import (
     check_range,
     check_space,
     check_type,
+)
+from sb3_notes.on_policy.base import FastOnPolicyAlgorithm
+from sb3_notes.on_policy.lean_policy import LeanActorCritic
+from sb3_notes.on_policy.updates import (
+    flat_rollout,
+    index_observations,
+    mean_rollout_kl,
+    minibatch_indices,
+    old_policy_params,
+    policy_actions,
+    prefer_foreach,
 )
 
 SelfPPOPenalty = TypeVar("SelfPPOPenalty", bound="PPOPenalty")
@@ -85,7 +83,7 @@ class LossTerms(NamedTuple):
     loss: th.Tensor
 
 
-class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
+class PPOPenalty(FastOnPolicyAlgorithm):
     """
     Proximal Policy Optimization with an adaptive KL penalty (notes §3–§4).
 
@@ -150,7 +148,7 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
-    :param fast_rollout: Use ``sb3_notes.common.rollout``'s lean path when the policy is SB3's own: rollouts with
+    :param fast_rollout: Use ``sb3_notes.on_policy``'s lean path when the policy is SB3's own: rollouts with
         the same buffer contents and action distribution as SB3's loop, and minibatch losses without distribution
         objects. ``False`` always uses SB3's code. Other policies, gSDE and unknown distributions fall back to
         SB3's code automatically (logged as ``rollout/fast_path``).
@@ -362,9 +360,13 @@ class PPOPenalty(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
             values, log_prob, entropy, params = lean.evaluate(batch.observations, batch.actions)
             if batch.old_params is not None:
                 return PolicyEvaluation(values, log_prob, entropy, lean.kl(batch.old_params, params))
-        else:
-            values, log_prob, entropy, dist = evaluate_with_distribution(self.policy, batch.observations, batch.actions)
+        else:  # SB3's own evaluate_actions, and the distribution again only where the penalty needs its KL
+            values, log_prob, entropy = self.policy.evaluate_actions(batch.observations, batch.actions)
+            values = values.flatten()
+            if self.kl_coef == 0.0:
+                return PolicyEvaluation(values, log_prob, entropy, th.zeros_like(log_prob))
             if batch.old_params is not None:
+                dist = self.policy.get_distribution(batch.observations)
                 return PolicyEvaluation(values, log_prob, entropy, analytic_kl(batch.old_params, dist))
         return PolicyEvaluation(values, log_prob, entropy, sample_kl(log_prob - batch.old_log_prob))
 

@@ -22,8 +22,8 @@ from torch.nn import functional as F
 from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.finite import check_env_step, check_finite
 from sb3_notes.common.returns import BASELINES, RETURNS, batch_returns_and_advantages
-from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.on_policy.lean_policy import LeanActorCritic, lean_view
 from sb3_notes.reinforce.episode_store import EpisodeStore
 
 SelfREINFORCE = TypeVar("SelfREINFORCE", bound="REINFORCE")
@@ -41,7 +41,7 @@ class PolicyGradientBatch:
     n_episodes: int
 
 
-class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
+class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
     """
     REINFORCE: the vanilla policy gradient of whole episodes (notes §2), with the notes' two improvements as switches.
 
@@ -108,7 +108,7 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
-    :param fast_rollout: Sample actions with ``sb3_notes.common.rollout``'s lean path when the policy is SB3's own
+    :param fast_rollout: Sample actions with ``sb3_notes.on_policy``'s lean path when the policy is SB3's own
         (the same action distribution, without distribution objects). ``False`` always uses SB3's code; other
         policies and unknown distributions fall back automatically.
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
@@ -177,6 +177,7 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         # Steps of episodes not yet used in an update. Not saved (like SB3's rollout buffer): it belongs to the env's
         # current episodes, which a reload does not continue.
         self._episode_store: EpisodeStore | None = None
+        self._lean_cache: LeanActorCritic | None = None
         self._validate()
 
         if _init_setup_model:
@@ -230,7 +231,8 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         self._maybe_recommend_cpu()
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_episode_store"]
+        # the lean view holds references to the policy's parameters; it is rebuilt at the next rollout
+        return [*super()._excluded_save_params(), "_episode_store", "_lean_cache"]
 
     @property
     def _has_critic(self) -> bool:
@@ -251,7 +253,7 @@ class REINFORCE(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
         assert self._episode_store is not None
         store = self._episode_store
         self.policy.set_training_mode(False)
-        lean = self.lean_policy(refresh=True)
+        self._lean_cache = lean = lean_view(self, self._lean_cache, refresh=True)
         callback.on_rollout_start()
 
         while store.n_finished < n_episodes and self.num_timesteps < total_timesteps:

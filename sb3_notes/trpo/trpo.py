@@ -6,7 +6,6 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import (
     DictRolloutBufferSamples,
@@ -20,14 +19,13 @@ from stable_baselines3.common.utils import explained_variance
 from torch import nn
 from torch.nn import functional as F
 
-from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.conjugate_gradient import conjugate_gradient
 from sb3_notes.common.finite import check_finite
 from sb3_notes.common.fisher import fisher_vector_product, flat_grad, flat_params, set_flat_params
 from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params, has_analytic_kl
-from sb3_notes.common.on_policy import flat_rollout, index_observations, minibatch_indices, n_samples, policy_actions
-from sb3_notes.common.rollout import FastRolloutMixin
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_type
+from sb3_notes.on_policy.base import FastOnPolicyAlgorithm
+from sb3_notes.on_policy.updates import flat_rollout, index_observations, minibatch_indices, n_samples, policy_actions
 from sb3_notes.trpo.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, actor_critic_parameters
 
 SelfTRPO = TypeVar("SelfTRPO", bound="TRPO")
@@ -45,7 +43,7 @@ class PolicyStep(NamedTuple):
     cg_residual: float  # ‖g − F s‖ left by conjugate gradient
 
 
-class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
+class TRPO(FastOnPolicyAlgorithm):
     """
     Trust Region Policy Optimization (TRPO) (notes §4)
 
@@ -118,7 +116,7 @@ class TRPO(FastRolloutMixin, NotesAlgorithm, OnPolicyAlgorithm):
     :param seed: Seed for the pseudo random generators
     :param device: Device (cpu, cuda, ...) on which the code should be run.
         Setting it to auto, the code will be run on the GPU if possible.
-    :param fast_rollout: Collect rollouts with ``sb3_notes.common.rollout``'s lean path when the policy is SB3's
+    :param fast_rollout: Collect rollouts with ``sb3_notes.on_policy``'s lean path when the policy is SB3's
         own (same buffer contents and action distribution as SB3's loop). ``False`` always uses SB3's code; other
         policies, gSDE and unknown distributions fall back automatically (logged as ``rollout/fast_path``).
     :param _init_setup_model: Whether or not to build the network at the creation of the instance

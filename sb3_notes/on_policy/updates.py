@@ -1,4 +1,4 @@
-"""Small helpers shared by the on-policy algorithms (PPOPenalty, TRPO, REINFORCE).
+"""What the on-policy updates share (PPOPenalty, TRPO): the rollout as one batch, minibatch orders, π_old's snapshot.
 
 They read SB3's rollout buffer through its public ``get()`` once per update and then index tensors directly,
 so that per-sample quantities computed once for the whole rollout (e.g. the old policy's distribution
@@ -11,7 +11,6 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.distributions import Distribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, RolloutBufferSamples
 
@@ -106,31 +105,6 @@ def policy_actions(action_space: spaces.Space, actions: th.Tensor) -> th.Tensor:
     if isinstance(action_space, spaces.Discrete):
         return actions.long().flatten()
     return actions
-
-
-def evaluate_with_distribution(
-    policy: ActorCriticPolicy, obs: PyTorchObs, actions: th.Tensor
-) -> tuple[th.Tensor, th.Tensor, th.Tensor | None, Distribution]:
-    """
-    SB3's ``ActorCriticPolicy.evaluate_actions`` that also hands back the action distribution, so that the
-    KL to the old policy costs no second forward pass.
-
-    :param policy: An SB3 actor-critic policy
-    :param obs: Observations (already on the policy's device)
-    :param actions: Actions taken
-    :return: values (flattened), log-probabilities, entropy (or ``None``), and the distribution
-    """
-    features = policy.extract_features(obs)
-    if policy.share_features_extractor:
-        latent_pi, latent_vf = policy.mlp_extractor(features)
-    else:
-        pi_features, vf_features = features
-        latent_pi = policy.mlp_extractor.forward_actor(pi_features)
-        latent_vf = policy.mlp_extractor.forward_critic(vf_features)
-    distribution = policy._get_action_dist_from_latent(latent_pi)
-    log_prob = distribution.log_prob(actions)
-    values = policy.value_net(latent_vf).flatten()
-    return values, log_prob, distribution.entropy(), distribution
 
 
 # A whole rollout is evaluated in chunks of at most this many states: one batch for SB3's default rollout of 2048,
