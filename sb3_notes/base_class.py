@@ -7,12 +7,13 @@ import pathlib
 from typing import Any, ClassVar, TypeVar
 
 import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv
 
 from sb3_notes.common.save_util import SAVED_BY_KEY, check_saved_class, check_saved_model
-from sb3_notes.common.validation import CheckedSchedule, as_schedule
+from sb3_notes.common.validation import CheckedSchedule, as_schedule, check_space
 
 SelfNotesAlgorithm = TypeVar("SelfNotesAlgorithm", bound="NotesAlgorithm")
 
@@ -39,10 +40,18 @@ class NotesAlgorithm(BaseAlgorithm):
 
     # Range of the learning rate's values (a tabular α is at most 1)
     learning_rate_bounds: ClassVar[tuple[float | None, float | None]] = (0.0, None)
+    # The action spaces the algorithm supports, and what to tell a user whose space is not among them
+    supported_action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = ()
+    action_space_hint: ClassVar[str] = ""
 
     def _validate(self) -> None:
         """Raise ``ValueError``/``TypeError`` naming the first bad hyperparameter (the constructor's checks)."""
         raise NotImplementedError
+
+    def _check_spaces(self) -> None:
+        """The first of every ``_validate``: the env's action space is one of :attr:`supported_action_spaces`
+        (``ValueError`` naming the space, the supported ones and :attr:`action_space_hint`)."""
+        check_space("action_space", getattr(self, "action_space", None), self.supported_action_spaces, self.action_space_hint)
 
     def _setup_lr_schedule(self) -> None:
         low, high = self.learning_rate_bounds

@@ -460,3 +460,22 @@ def test_custom_objects_are_placeholders_not_settings(tmp_path):
         model.clip_range(1.0)
     with pytest.raises(ValueError, match="kl_target"):
         PPOPenalty.load(tmp_path / "m.zip", custom_objects=custom, kl_target=0.0)
+
+
+class TupleActions(gym.Env):
+    observation_space = gym.spaces.Discrete(3)
+    action_space = gym.spaces.Tuple((gym.spaces.Discrete(2), gym.spaces.Discrete(2)))
+
+    def reset(self, seed=None, options=None):
+        return 0, {}
+
+    def step(self, action):
+        return 0, 0.0, True, False, {}
+
+
+@pytest.mark.parametrize("key", sorted(ALGORITHMS))
+def test_every_algorithm_refuses_an_unsupported_action_space_the_same_way(key):
+    cls = ALGORITHMS[key]
+    with pytest.raises(ValueError, match=r"`action_space`=Tuple\(Discrete\(2\), Discrete\(2\)\) is not supported; accepted: "):
+        cls(next(iter(cls.policy_aliases)), DummyVecEnv([TupleActions]))
+    assert cls.supported_action_spaces, "declared as a class attribute"

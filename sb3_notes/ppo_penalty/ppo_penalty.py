@@ -16,7 +16,6 @@ from sb3_notes.common.validation import (
     as_schedule,
     check_float_or_schedule,
     check_range,
-    check_space,
     check_type,
 )
 from sb3_notes.on_policy.base import FastOnPolicyAlgorithm
@@ -240,7 +239,7 @@ class PPOPenalty(FastOnPolicyAlgorithm):
             self._setup_model()
 
     def _validate(self) -> None:
-        check_space("action_space", getattr(self, "action_space", None), self.supported_action_spaces)
+        self._check_spaces()
         check_float_or_schedule("learning_rate", self.learning_rate)
         for name in ("n_steps", "batch_size", "n_epochs"):
             check_type(name, getattr(self, name), int)

@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.finite import check_env_step, check_finite
 from sb3_notes.common.returns import BASELINES, RETURNS, batch_returns_and_advantages
-from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.common.validation import check_choice, check_float_or_schedule, check_range, check_type
 from sb3_notes.on_policy.lean_policy import LeanActorCritic, lean_view
 from sb3_notes.reinforce.episode_store import EpisodeStore
 
@@ -184,7 +184,7 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
             self._setup_model()
 
     def _validate(self) -> None:
-        check_space("action_space", getattr(self, "action_space", None), self.supported_action_spaces)
+        self._check_spaces()
         check_float_or_schedule("learning_rate", self.learning_rate)
         for name in ("n_episodes", "n_epochs", "max_episode_steps"):
             check_type(name, getattr(self, name), int)

@@ -19,7 +19,7 @@ from sb3_notes.base_class import NotesAlgorithm
 from sb3_notes.common.finite import check_env_step
 from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space
 from sb3_notes.common.td_targets import td_errors
-from sb3_notes.common.validation import check_float_or_schedule, check_range, check_space, check_type
+from sb3_notes.common.validation import check_float_or_schedule, check_range, check_type
 from sb3_notes.tabular.policies import RandomDraws, TabularPolicy, action_values, epsilon_greedy, epsilon_greedy_one
 
 SelfTabular = TypeVar("SelfTabular", bound="TabularAlgorithm")
@@ -87,6 +87,8 @@ class TabularAlgorithm(NotesAlgorithm):
     policy: TabularPolicy
     # α > 1 overshoots the target and α ≥ 2 diverges: the table update is a convex combination only for α ≤ 1
     learning_rate_bounds: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
+    supported_action_spaces = (spaces.Discrete,)
+    action_space_hint = "A table needs a finite action set: discretise continuous actions first."
     # Number of Q-tables (Double Q-learning keeps two)
     n_tables: ClassVar[int] = 1
     # Whether the target needs a', the action the behaviour policy takes next (SARSA)
@@ -140,14 +142,9 @@ class TabularAlgorithm(NotesAlgorithm):
             self._setup_model()
 
     def _validate(self) -> None:
+        self._check_spaces()
         if getattr(self, "observation_space", None) is not None:
             check_tabular_space(self.observation_space)
-        check_space(
-            "action_space",
-            getattr(self, "action_space", None),
-            (spaces.Discrete,),
-            "A table needs a finite action set: discretise continuous actions first.",
-        )
         low, high = self.learning_rate_bounds
         check_float_or_schedule("learning_rate", self.learning_rate, low, high=high)
         check_range("gamma", self.gamma, 0.0, 1.0)

@@ -127,6 +127,7 @@ class TRPO(FastOnPolicyAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
+    supported_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
     def __init__(
         self,
@@ -181,7 +182,6 @@ class TRPO(FastOnPolicyAlgorithm):
             device=device,
             seed=seed,
             _init_setup_model=False,
-            supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
         )
         self.batch_size = batch_size
         self.cg_max_steps = cg_max_steps
@@ -200,6 +200,7 @@ class TRPO(FastOnPolicyAlgorithm):
             self._setup_model()
 
     def _validate(self) -> None:
+        self._check_spaces()
         check_float_or_schedule("learning_rate", self.learning_rate)
         for name in ("n_steps", "batch_size", "cg_max_steps", "line_search_max_iter", "n_critic_updates"):
             check_type(name, getattr(self, name), int)
