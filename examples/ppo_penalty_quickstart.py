@@ -5,16 +5,16 @@ python examples/ppo_penalty_quickstart.py [--small]
 
 import gymnasium as gym
 from _budget import budget
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from sb3_notes import PPOPenalty
+from sb3_notes.settings import shipped_settings
 
-env = make_vec_env("CartPole-v1", n_envs=8, seed=0)
-model = PPOPenalty(
-    "MlpPolicy", env, n_steps=32, batch_size=256, n_epochs=20, gamma=0.98, gae_lambda=0.8, learning_rate=1e-3, seed=0
-)
-model.learn(total_timesteps=budget(30_000, 1_024))
+# The shipped entry (sb3_notes/zoo/hyperparams/ppo_penalty.yml): RL Zoo's PPO entry with the KL penalty in place of
+# clipping; 8 envs, n_steps 32, batch_size 256, 20 epochs, lin_0.001, 1e5 steps
+settings = shipped_settings("ppo_penalty", "CartPole-v1")
+model = PPOPenalty(settings.policy, settings.make_env(seed=0), seed=0, **settings.kwargs)
+model.learn(total_timesteps=budget(settings.n_timesteps, 1_024))
 model.save("ppo_penalty_cartpole")
 
 model = PPOPenalty.load("ppo_penalty_cartpole")

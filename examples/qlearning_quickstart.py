@@ -10,14 +10,14 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_notes import QLearning
+from sb3_notes.settings import shipped_settings
 from sb3_notes.tabular import policy_evaluation, value_iteration
 
 env = gym.make("FrozenLake-v1")  # slippery 4x4 lake, 100-step time limit
-# The RL Zoo entry of sb3_notes/zoo/hyperparams/qlearning.yml
-model = QLearning(
-    "TabularPolicy", env, learning_rate=0.1, gamma=0.99, exploration_fraction=0.5, exploration_final_eps=0.05, seed=0
-)
-model.learn(total_timesteps=budget(100_000, 2_000))
+# The shipped entry (sb3_notes/zoo/hyperparams/qlearning.yml): α 0.1, γ 0.99, ε from 1 to 0.05 over half of 1e5 steps
+settings = shipped_settings("qlearning", "FrozenLake-v1")
+model = QLearning(settings.policy, env, seed=0, **settings.kwargs)
+model.learn(total_timesteps=budget(settings.n_timesteps, 2_000))
 model.save("qlearning_frozenlake")
 model = QLearning.load("qlearning_frozenlake")
 

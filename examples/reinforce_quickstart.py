@@ -11,10 +11,13 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_notes import REINFORCE
+from sb3_notes.settings import shipped_settings
 
-# The RL Zoo entry of sb3_notes/zoo/hyperparams/reinforce.yml
-model = REINFORCE("MlpPolicy", "CartPole-v1", n_episodes=8, learning_rate=1e-3, gamma=0.99, seed=0)
-model.learn(total_timesteps=budget(100_000, 2_048))
+# The shipped entry (sb3_notes/zoo/hyperparams/reinforce.yml; the zoo has no REINFORCE): 8 episodes per batch,
+# learning rate 1e-3, 1e5 steps
+settings = shipped_settings("reinforce", "CartPole-v1")
+model = REINFORCE(settings.policy, settings.make_env(seed=0), seed=0, **settings.kwargs)
+model.learn(total_timesteps=budget(settings.n_timesteps, 2_048))
 model.save("reinforce_cartpole")
 
 model = REINFORCE.load("reinforce_cartpole")

@@ -8,28 +8,17 @@ step by conjugate gradient, then a backtracking line search).
 
 import gymnasium as gym
 from _budget import budget
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_notes import TRPO
+from sb3_notes.settings import shipped_settings
 
-# The RL Zoo's trpo.yml CartPole-v1 entry (sb3_notes/zoo/hyperparams/trpo_notes.yml)
-env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
-model = TRPO(
-    "MlpPolicy",
-    env,
-    n_steps=512,
-    batch_size=512,
-    cg_damping=1e-3,
-    gae_lambda=0.98,
-    gamma=0.99,
-    learning_rate=1e-3,
-    n_critic_updates=20,
-    target_kl=0.01,
-    seed=0,
-)
-model.learn(total_timesteps=budget(100_000, 2_048))
+# The shipped entry (sb3_notes/zoo/hyperparams/trpo_notes.yml), RL Zoo's trpo.yml CartPole-v1 entry as it is:
+# 2 envs, n_steps 512, batch_size 512, cg_damping 1e-3, gae_lambda 0.98, 20 critic updates, 1e5 steps
+settings = shipped_settings("trpo_notes", "CartPole-v1")
+model = TRPO(settings.policy, settings.make_env(seed=0), seed=0, **settings.kwargs)
+model.learn(total_timesteps=budget(settings.n_timesteps, 2_048))
 # The logger keeps the last update's values until the next dump
 last_kl = model.logger.name_to_value["train/kl"]
 model.save("trpo_cartpole")

@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from _budget import budget
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_notes import TRPO, PPOPenalty
+from sb3_notes.settings import shipped_settings
 
 
 class RecordReturns(BaseCallback):
@@ -36,30 +36,11 @@ class RecordReturns(BaseCallback):
 
 
 env_id, total_timesteps, seed = "CartPole-v1", budget(100_000, 2_048), 0
+# Each with its shipped entry (sb3_notes/zoo/hyperparams/), RL Zoo's trpo.yml / ppo.yml settings for CartPole-v1
+trpo, ppo_penalty = shipped_settings("trpo_notes", env_id), shipped_settings("ppo_penalty", env_id)
 models = {
-    "TRPO": TRPO(
-        "MlpPolicy",
-        make_vec_env(env_id, n_envs=2, seed=seed),
-        n_steps=512,
-        batch_size=512,
-        cg_damping=1e-3,
-        gae_lambda=0.98,
-        n_critic_updates=20,
-        target_kl=0.01,
-        seed=seed,
-    ),
-    "PPOPenalty": PPOPenalty(
-        "MlpPolicy",
-        make_vec_env(env_id, n_envs=8, seed=seed),
-        n_steps=32,
-        batch_size=256,
-        n_epochs=20,
-        gamma=0.98,
-        gae_lambda=0.8,
-        learning_rate=1e-3,
-        kl_target=0.01,
-        seed=seed,
-    ),
+    "TRPO": TRPO(trpo.policy, trpo.make_env(seed=seed), seed=seed, **trpo.kwargs),
+    "PPOPenalty": PPOPenalty(ppo_penalty.policy, ppo_penalty.make_env(seed=seed), seed=seed, **ppo_penalty.kwargs),
 }
 
 fig, ax = plt.subplots(figsize=(6, 4))

@@ -22,6 +22,7 @@ from torch.distributions import Categorical, Normal, kl_divergence
 import sb3_notes.trpo.trpo as trpo_module
 from sb3_notes import ALGORITHMS, TRPO
 from sb3_notes.common.kl import DistributionParams, analytic_kl, distribution_params
+from sb3_notes.settings import shipped_settings
 from sb3_notes.trpo.policies import actor_critic_parameters
 
 SMALL = dict(n_steps=64, batch_size=64, device="cpu")
@@ -400,21 +401,9 @@ def test_logs_every_trpo_metric(tmp_path):
 
 @pytest.mark.slow
 def test_cartpole_reaches_195():
-    # RL Zoo's trpo.yml CartPole-v1 settings, 40% of its budget (about 10 s on one core)
-    env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
-    model = TRPO(
-        "MlpPolicy",
-        env,
-        n_steps=512,
-        batch_size=512,
-        cg_damping=1e-3,
-        gae_lambda=0.98,
-        gamma=0.99,
-        learning_rate=1e-3,
-        n_critic_updates=20,
-        seed=0,
-        device="cpu",
-    )
-    model.learn(40_000)
+    # The shipped entry (RL Zoo's trpo.yml CartPole-v1 settings), 40% of its budget (about 10 s on one core)
+    settings = shipped_settings("trpo_notes", "CartPole-v1")
+    model = TRPO(settings.policy, settings.make_env(seed=0), seed=0, device="cpu", **settings.kwargs)
+    model.learn(settings.n_timesteps * 2 // 5)
     mean_return, _ = evaluate_policy(model, make_vec_env("CartPole-v1", n_envs=1, seed=100), n_eval_episodes=10)
     assert mean_return >= 195

@@ -84,25 +84,12 @@ class LossTerms(NamedTuple):
 
 class PPOPenalty(FastOnPolicyAlgorithm):
     """
-    Proximal Policy Optimization with an adaptive KL penalty (notes §3–§4).
-
-    Maximises J_PPO(θ) = E_{π_old}[r_t(θ)·Â_t] − β·KL(π_old ‖ π_θ), r_t = π_θ(a_t|s_t)/π_old(a_t|s_t), and after
-    each update adapts β so that the measured KL stays near ``kl_target``.
+    Proximal Policy Optimization with an adaptive KL penalty (notes §3–§4): maximises
+    E_{π_old}[r_t(θ)·Â_t] − β·KL(π_old ‖ π_θ) and adapts β after each update toward ``kl_target``. Every other
+    argument is SB3's PPO's, with its name and default; clipping is off unless ``clip_range`` is given. The notes'
+    variants as settings, and how it differs from SB3's PPO: docs/algorithms/ppo_penalty.md.
 
     Paper: https://arxiv.org/abs/1707.06347 (section 4, "Adaptive KL Penalty Coefficient")
-
-    Differences from SB3's PPO (everything else is the same, with the same names and defaults):
-
-    - the loss is the penalised surrogate; clipping is off unless ``clip_range`` is given;
-    - the KL is analytic, KL(π_old ‖ π_θ) against the policy that collected the rollout, for Categorical,
-      MultiCategorical, Bernoulli and (squashed) diagonal Gaussian / gSDE distributions; other distributions
-      use the sample estimator E_old[(r − 1) − log r];
-    - ``kl_target`` steers β (the penalty), while SB3's ``target_kl`` stops the epochs early when the
-      approximate KL exceeds 1.5·target_kl. The two can be combined.
-
-    The notes' variants are settings of this class: ``kl_adaptive=False`` keeps β fixed (the notes' first PPO);
-    ``kl_coef=0, kl_adaptive=False`` is the plain importance-sampled surrogate of §3; ``clip_range=0.2`` adds
-    PPO-clip's objective on top of the penalty (as RLlib does).
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)

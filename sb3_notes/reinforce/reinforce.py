@@ -43,42 +43,11 @@ class PolicyGradientBatch:
 
 class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
     """
-    REINFORCE: the vanilla policy gradient of whole episodes (notes §2), with the notes' two improvements as switches.
-
-    ∇R̄_θ ≈ 1/N Σ_n Σ_t (Ĝ_t^n − b) ∇log π_θ(a_t^n|s_t^n), one gradient step per batch of N freshly sampled episodes:
-
-    - ``returns="total"``: Ĝ_t = R(τ) = Σ_t γ^t r_t for every step (the notes' first formula, with γ = 1);
-      ``returns="reward_to_go"``: Ĝ_t = Σ_{t'≥t} γ^{t'-t} r_{t'} (improvement 2);
-    - ``baseline="none"``: b = 0; ``"mean"``: b = mean of Ĝ over the batch's steps (improvement 1, b ≈ E[R]),
-      biased by O(1/N) because b is computed from the same batch (with N one-step episodes the expected gradient is
-      exactly (1 − 1/N) times the true one); ``"value"``: b = V(s_t), a critic fitted by regression on the returns
-      of *earlier* batches (its values are taken before this batch's update, so the estimate stays unbiased), with
-      GAE(λ) when ``gae_lambda < 1``.
+    REINFORCE: the vanilla policy gradient of whole episodes (notes §2), with the notes' two improvements, reward-to-go
+    (``returns``) and a baseline (``baseline``), as switches. One gradient step per batch of ``n_episodes`` finished
+    episodes; how batches, time limits and stopping work is on the docs page (docs/algorithms/reinforce.md).
 
     Paper: https://link.springer.com/article/10.1007/BF00992696 (Williams, 1992)
-
-    Batches and episodes. A rollout steps the VecEnv until at least ``n_episodes`` episodes have finished, summed
-    over its envs. The steps of the episodes still running at that moment are *carried over*: they stay in the
-    episode store and join the batch in which their episode finishes, so no step is lost and every advantage in a
-    gradient comes from a finished episode. With one env, a batch always ends on an episode's end and nothing is
-    carried; with several, a carried prefix was sampled by the policy before the last update (one step older),
-    which the estimator ignores. If ``learn()``'s budget of timesteps runs out before ``n_episodes`` have finished,
-    no update is made and the finished and running episodes stay in the store for the next ``learn(...,
-    reset_num_timesteps=False)``; an env reset (``reset_num_timesteps=True``, ``set_env``, ``load``) drops them.
-
-    Time limits. An episode cut by a time limit (``infos[i]["TimeLimit.truncated"]``) is bootstrapped with
-    γ·V(s_T) when ``baseline="value"`` and ``returns="reward_to_go"`` (a learned value of the return from s_T
-    exists); otherwise it is used as if it had ended there. With ``returns="total"`` the critic is fitted on R(τ),
-    which is not the return from s_T, so it cannot extend an episode.
-
-    Stopping. When a callback stops training, the episodes still running are dropped and the next ``learn`` resets
-    the env (the stopped step's transition is not stored, so they could not be completed correctly).
-
-    Loss. The policy takes exactly one gradient step per batch (notes §2: the data must be re-sampled after each
-    update): policy_loss = −mean_t(A_t · log π(a_t|s_t)), averaged over the batch's steps as SB3's A2C does (the
-    notes' 1/N over episodes differs by a positive factor per batch), plus ``ent_coef`` × (−entropy) and, with a
-    critic, ``vf_coef`` × MSE(V, returns). The critic then takes ``n_epochs − 1`` more full-batch regression steps
-    (gradients stop at a features extractor shared with the actor, so the policy does not move again).
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)

@@ -45,35 +45,13 @@ class PolicyStep(NamedTuple):
 
 class TRPO(FastOnPolicyAlgorithm):
     """
-    Trust Region Policy Optimization (TRPO) (notes §4)
-
-    Maximises the importance-sampled surrogate J(θ) = E_{π_old}[π_θ(a|s)/π_old(a|s) · Â] (+ ``ent_coef`` · entropy)
-    subject to mean KL(π_old ‖ π_θ) ≤ δ = ``target_kl``: natural direction s ≈ F⁻¹g by conjugate gradient with
-    Fisher-vector products, maximal step sqrt(2δ / sᵀFs)·s, then a backtracking line search that accepts a step
-    only if the mean KL ≤ δ and the surrogate improved (otherwise the actor is restored bit for bit). The critic
-    is fitted afterwards by ``n_critic_updates`` epochs of minibatch regression with its own optimizer.
+    Trust Region Policy Optimization (TRPO) (notes §4): the importance-sampled surrogate maximised under mean
+    KL(π_old ‖ π_θ) ≤ ``target_kl``, by a natural-gradient step (conjugate gradient on Fisher-vector products) and a
+    backtracking line search; the critic is fitted by ``n_critic_updates`` epochs of regression. A drop-in for
+    sb3-contrib's TRPO (same arguments, meanings and defaults); the differences and the logger keys are on the docs
+    pages (docs/algorithms/trpo.md, docs/differences.md).
 
     Paper: https://arxiv.org/abs/1502.05477
-
-    Drop-in for sb3-contrib's TRPO (same arguments, meanings and defaults). Differences:
-
-    - the constraint is KL(π_old ‖ π_θ), the direction of the notes and of the paper's practical algorithm;
-      sb3-contrib constrains KL(π_θ ‖ π_old). Both have the same Fisher matrix at θ_old, so the direction and the
-      maximal step are the same; only the line search's acceptance test differs (beyond second order);
-    - actor and critic are told apart by module (:func:`~sb3_notes.trpo.policies.actor_critic_parameters`), not
-      by parameter names, so custom policies work; a shared features extractor belongs to the actor;
-    - Dict observations work with ``sub_sampling_factor > 1``;
-    - optional entropy bonus ``ent_coef`` and a natural-policy-gradient mode (``use_line_search=False``);
-    - conjugate gradient starts from zero (sb3-contrib: random noise); a non-finite surrogate, gradient or value
-      loss raises ``FloatingPointError`` before any weight changes (as in every sb3-notes algorithm), and a line
-      search candidate with non-finite parameters, KL or surrogate is rejected like one that breaks the
-      trust region (the actor is restored bit for bit, even if the distribution's constructor raises).
-
-    Logged each update: ``train/kl`` (mean KL(π_old ‖ π_new) of the step taken), ``train/surrogate_improvement``
-    (measured) and ``train/expected_improvement`` (gᵀΔθ), ``train/line_search_steps``, ``train/step_fraction``
-    (of the maximal step), ``train/cg_residual``, ``train/is_line_search_success`` (1 if the actor moved),
-    ``train/value_loss``, ``train/explained_variance``. A step not taken logs 0 for kl, both improvements and
-    the fraction.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
