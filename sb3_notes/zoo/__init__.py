@@ -32,6 +32,7 @@ import difflib
 import inspect
 import os
 import random
+import socket
 import sys
 import threading
 import time
@@ -51,6 +52,7 @@ from optuna.storages.journal import JournalFileBackend
 from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import ALGOS, get_callback_list
+from sqlalchemy.engine import make_url
 from stable_baselines3 import HerReplayBuffer
 
 from sb3_notes import ALGORITHMS
@@ -186,10 +188,19 @@ def open_storage(storage: str, tuning: TuningOptions | None = None) -> BaseStora
             return _retry(lambda: RDBStorage(storage, **heartbeat), attempts=3 if not storage.startswith("sqlite") else 6)
     except Exception as e:
         raise ZooBridgeError(
-            f"cannot open the Optuna storage {storage!r}: {type(e).__name__}: {e}. Nothing was written to it. "
+            f"cannot open the Optuna storage {_without_password(storage)!r}: {type(e).__name__}: {e}. "
+            "Nothing was written to it. "
             "Check the URL, the user and password, that the database server is reachable and that its driver is "
             "installed (psycopg for postgresql://: the postgres extra); a journal storage is a file path ending in .log"
         ) from e
+
+
+def _without_password(storage: str) -> str:
+    # Error messages end up in CI logs and terminals shared with others: never print a database password.
+    try:
+        return make_url(storage).render_as_string(hide_password=True)
+    except Exception:
+        return storage
 
 
 class _OptunaWithStorage:
@@ -314,6 +325,8 @@ class NotesExperimentManager(ExperimentManager):
         :param trial: The Optuna trial
         :return: the trial's value: the last evaluation (one seed) or the aggregate of the seeds' last ones
         """
+        # Which process ran the trial: with workers on several machines, the first thing to know about a failure.
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         if self.tuning.trial_seeds == 1:
             return super().objective(trial)
         kwargs = self._hyperparams.copy()
