@@ -408,3 +408,21 @@ def test_tune_runs_workers_shows_progress_and_writes_a_shippable_entry(tmp_path)
     assert train.returncode == 0, train.stderr[-3000:]
     saved = dict(yaml.unsafe_load((tmp_path / "shipped/qlearning/FrozenLake-v1_1/FrozenLake-v1/config.yml").read_text()))
     assert saved["learning_rate"] == best.params["learning_rate"]
+
+
+def test_trial_id_0_replays_the_first_trial(tmp_path):
+    from sb3_notes.zoo.samplers import SAMPLERS
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=storage, study_name="replay", direction="maximize")
+    study.enqueue_trial(PPO_PARAMS)
+    study.optimize(lambda trial: (SAMPLERS["ppo_penalty"](trial, 0, 1, {}), 1.0)[1], n_trials=1)
+    register()
+    exp = NotesExperimentManager(
+        argparse.Namespace(algo="ppo_penalty", env="CartPole-v1"), "ppo_penalty", "CartPole-v1", str(tmp_path / "logs"),
+        storage=storage, study_name="replay", trial_id=0, hyperparams={"n_envs": 2}, verbose=0,
+    )  # fmt: skip
+    hyperparams, saved = exp.read_hyperparameters()
+    assert hyperparams["n_steps"] == 128 and hyperparams["kl_target"] == 0.01  # the trial's, not the file's 32
+    assert hyperparams["n_envs"] == 2  # -params still wins
+    assert list(saved) == sorted(hyperparams) and saved["n_steps"] == 128

@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -278,6 +279,13 @@ class NotesExperimentManager(ExperimentManager):
             if self.custom_hyperparams:
                 check_hyperparams(self.algo, self.custom_hyperparams, "given with -params", require_policy=False)
         hyperparams, saved_hyperparams = super().read_hyperparameters()
+        if self.storage and self.study_name and self.trial_id == 0:
+            # The zoo tests `if self.trial_id`, so --trial-id 0 (a study's first trial) was silently ignored; merge
+            # it as the zoo merges any other trial: entry, then the trial's parameters, then -params.
+            print("Loading from Optuna study...")
+            hyperparams.update(self.load_trial(self.storage, self.study_name, self.trial_id))
+            hyperparams.update(self.custom_hyperparams or {})
+            saved_hyperparams = OrderedDict((key, hyperparams[key]) for key in sorted(hyperparams))
         if self.algo in ALGORITHMS:
             custom = self.custom_hyperparams or {}
             entry = {k: v for k, v in hyperparams.items() if k not in custom}
@@ -292,7 +300,7 @@ class NotesExperimentManager(ExperimentManager):
     def hyperparameters_optimization(self) -> None:
         """
         The zoo's Optuna search, after the shared study is created safely for concurrent workers, on a storage
-        with heartbeat (RDB storages), and with the trials of dead workers failed before the report.
+        with heartbeat (RDB storages) so that the trials of dead workers are failed by the workers that go on.
         """
         if self.storage is None:
             super().hyperparameters_optimization()

@@ -187,7 +187,10 @@ def tune(argv: Sequence[str] | None = None) -> None:
     failed = [(worker.returncode, log_path) for worker, log_path in workers if worker.returncode != 0]
     for returncode, log_path in failed:
         print(f"[tune] a worker exited with status {returncode}; see {log_path}", file=sys.stderr)
-    study = optuna.load_study(study_name=args.study_name, storage=storage)
+    try:
+        study = optuna.load_study(study_name=args.study_name, storage=storage)
+    except KeyError:
+        raise ZooBridgeError(f"the workers never created study {args.study_name!r}; see their logs in {log_dir}/") from None
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         raise ZooBridgeError(f"no complete trial in study {args.study_name!r}; nothing to write")
     best_yaml = own.best_yaml or str(Path(args.log_folder) / args.algo / f"best_{args.study_name}.yml")
