@@ -307,15 +307,30 @@ def test_wrong_postgres_password_fails_before_any_study(tmp_path, monkeypatch, p
 # --- workers that die ------------------------------------------------------------------------------------------------
 
 
+def _retry_open(storage: str) -> optuna.storages.BaseStorage:
+    # The workers may be creating the tables of a fresh SQLite file at this very moment.
+    for _ in range(50):
+        try:
+            return open_storage(storage)
+        except ZooBridgeError:
+            time.sleep(0.2)
+    return open_storage(storage)
+
+
 def _kill_mid_trial(victim: subprocess.Popen, storage: str, study_name: str) -> tuple[int, dict[int, float]]:
-    """SIGKILL the victim once it runs a trial that has reported a value; the trial's number, the values then."""
+    """
+    SIGKILL the victim once it runs a trial that has reported a value and some trial of the study is complete;
+    return the killed trial's number and the values of the trials complete at that moment.
+    """
     worker = f"{socket.gethostname()}:{victim.pid}"
+    # One storage for the whole watch: a new one per poll would open a new connection pool each time.
+    opened = _retry_open(storage)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         assert victim.poll() is None, "the victim ended before it could be killed mid-trial"
         try:
-            study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-        except (KeyError, ZooBridgeError):
+            study = optuna.load_study(study_name=study_name, storage=opened)
+        except KeyError:  # the workers have not created the study yet
             time.sleep(0.2)
             continue
         running = [
@@ -323,7 +338,7 @@ def _kill_mid_trial(victim: subprocess.Popen, storage: str, study_name: str) -> 
             for trial in study.get_trials(states=(TrialState.RUNNING,))
             if trial.user_attrs.get("worker") == worker and trial.intermediate_values
         ]
-        if running:
+        if running and study.get_trials(states=(TrialState.COMPLETE,)):
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
             done = {trial.number: trial.value for trial in study.get_trials(states=(TrialState.COMPLETE,))}
@@ -337,14 +352,14 @@ def _kill_mid_trial(victim: subprocess.Popen, storage: str, study_name: str) -> 
 def test_a_worker_killed_mid_trial_fails_its_trial_and_the_others_finish(tmp_path, request, storage_name, retries):
     storage = request.getfixturevalue("postgres_url") if storage_name == "postgres" else f"sqlite:///{tmp_path / 'study.db'}"
     study_name = f"fault-{storage_name}-{retries}"
-    n_trials = 4
+    # Each survivor has trials left after the kill well beyond the grace period: one of them fails the dead trial.
+    n_trials = 6
     workers = []
     for index in range(3):
         machine = tmp_path / f"machine{index}"
         machine.mkdir()
-        # FrozenLake trials of 20k steps with 10 evaluations: a few seconds each, so the survivors are still
-        # starting trials after the victim's heartbeat has been silent for the grace period.
-        args = search_args("qlearning", "FrozenLake-v1", storage, study_name, "20000", "--n-trials", str(n_trials),
+        # FrozenLake trials of 10k steps with 10 evaluations: about a second each.
+        args = search_args("qlearning", "FrozenLake-v1", storage, study_name, "10000", "--n-trials", str(n_trials),
                            "--seed", str(index), "--eval-episodes", "5", "--n-evaluations", "10",
                            "--heartbeat-interval", "1", "--heartbeat-grace", "2", "--trial-retries", str(retries))  # fmt: skip
         workers.append(subprocess.Popen(zoo(*args), cwd=machine, env=WORKER_ENV, stdout=subprocess.DEVNULL,
@@ -359,6 +374,7 @@ def test_a_worker_killed_mid_trial_fails_its_trial_and_the_others_finish(tmp_pat
     study = optuna.load_study(study_name=study_name, storage=storage)
     trials = study.trials
     assert trials[killed].state == TrialState.FAIL  # not RUNNING for ever: failed by a survivor's heartbeat check
+    assert done_before
     for number, value in done_before.items():
         assert trials[number].state == TrialState.COMPLETE and trials[number].value == value  # nothing lost
     others = [trial for trial in trials if trial.number != killed]
