@@ -414,7 +414,8 @@ def test_tune_runs_workers_shows_progress_and_writes_a_shippable_entry(tmp_path)
     best = study.best_trial
     assert f"trial {best.number} of 4" in text and str(best.user_attrs["seed_values"]) in text
     entry = yaml.safe_load(text)["FrozenLake-v1"]
-    assert entry == best_entry(study, "qlearning", "FrozenLake-v1")[0]
+    assert entry == best_entry(study, "qlearning", "FrozenLake-v1", n_timesteps=2000)[0]
+    assert entry["n_timesteps"] == 2000  # the budget the trials were scored on, not the shipped entry's
     assert entry["gamma"] == pytest.approx(1 - best.params["one_minus_gamma"])
     assert entry["learning_rate"] == best.params["learning_rate"]
     # ready to ship: the zoo trains from it as a -conf file

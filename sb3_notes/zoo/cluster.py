@@ -46,6 +46,7 @@ def _train_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("-params", "--hyperparams", nargs="+", action=StoreDict, default=None)
     parser.add_argument("--storage", default=None)
     parser.add_argument("--study-name", default=None)
+    parser.add_argument("-n", "--n-timesteps", type=int, default=-1)
     return parser
 
 
@@ -79,19 +80,21 @@ def best_entry(
     env_id: str,
     config: str | None = None,
     custom_hyperparams: dict[str, Any] | None = None,
+    n_timesteps: int = -1,
 ) -> tuple[dict[str, Any], FrozenTrial]:
     """
     The best trial of a study as an entry of a zoo hyperparameter file.
 
     The entry is the one the study was tuned from (the ``-conf`` file, or the shipped file for an sb3-notes key,
     with the ``-params`` overrides the workers had), updated with the best trial's hyperparameters as the algorithm's
-    converter rebuilds them (as ``--trial-id`` does).
+    converter rebuilds them (as ``--trial-id`` does), and with the budget the trials were scored on.
 
     :param study: The study
     :param algo: Zoo key
     :param env_id: Environment id
     :param config: The ``-conf`` file of the workers, if any
     :param custom_hyperparams: Their ``-params``, if any
+    :param n_timesteps: Their ``-n`` (the budget each trial trained for); ``-1``: the entry's own ``n_timesteps``
     :return: the entry and the best trial
     """
     register()
@@ -101,6 +104,9 @@ def best_entry(
     )
     with contextlib.redirect_stdout(io.StringIO()):  # the zoo prints the entry it reads
         base, _ = exp.read_hyperparameters()
+    if n_timesteps > 0:
+        # The hyperparameters were scored at this budget (schedules and all); a longer one is the user's call.
+        base["n_timesteps"] = n_timesteps
     return zoo_entry(dict(base), HYPERPARAMS_CONVERTER[algo](best.params)), best
 
 
@@ -112,7 +118,7 @@ def write_best_yaml(path: str | Path, study: optuna.Study, algo: str, env_id: st
     :param study: The study
     :param algo: Zoo key
     :param env_id: Environment id
-    :param kwargs: :func:`best_entry`'s ``config`` and ``custom_hyperparams``
+    :param kwargs: :func:`best_entry`'s ``config``, ``custom_hyperparams`` and ``n_timesteps``
     :return: the entry
     """
     entry, best = best_entry(study, algo, env_id, **kwargs)
@@ -194,7 +200,15 @@ def tune(argv: Sequence[str] | None = None) -> None:
     if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         raise ZooBridgeError(f"no complete trial in study {args.study_name!r}; nothing to write")
     best_yaml = own.best_yaml or str(Path(args.log_folder) / args.algo / f"best_{args.study_name}.yml")
-    write_best_yaml(best_yaml, study, args.algo, args.env, config=args.conf_file, custom_hyperparams=args.hyperparams)
+    write_best_yaml(
+        best_yaml,
+        study,
+        args.algo,
+        args.env,
+        config=args.conf_file,
+        custom_hyperparams=args.hyperparams,
+        n_timesteps=args.n_timesteps,
+    )
     print(f"[tune] best trial's entry written to {best_yaml} (use it with -conf {best_yaml})", flush=True)
     if failed:
         sys.exit(1)
