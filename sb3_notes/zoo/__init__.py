@@ -354,12 +354,17 @@ class NotesExperimentManager(ExperimentManager):
             for seed in trial_seeds(self.seed, trial.number, self.tuning.trial_seeds):
                 with self._seed_lock:
                     self.seed, base_seed = seed, self.seed
+                    env = None
                     try:
                         env = self.create_envs(n_envs, no_log=True)
                         model = ALGOS[self.algo](
                             env=env, tensorboard_log=None, seed=seed, verbose=trial_verbosity, device=self.device, **kwargs
                         )
                         eval_env = self.create_envs(n_envs=self.n_eval_envs, eval_env=True)
+                    except BaseException:
+                        if env is not None:  # not yet owned by a run: close it here
+                            env.close()
+                        raise
                     finally:
                         self.seed = base_seed
                 run = SeedRun(seed, model, eval_env)
