@@ -364,6 +364,20 @@ ABLATION_DOC = (
 )
 
 
+def _cartpole_settings() -> tuple[Comparison, ...]:
+    """How much PPOPenalty depends on its settings on CartPole-v1 (the README's quick start, the PPOPenalty docs)."""
+    beta = ("train/kl_coef",)  # the final β is the trace's last value
+    one_env = RunConfig(
+        "ppo_penalty_one_env", PPO_PENALTY, "CartPole-v1", 50_000, kwargs=dict(n_steps=256, batch_size=64), log_keys=beta
+    )
+    peer = RunConfig("sb3_ppo_one_env", PPO, "CartPole-v1", 50_000, kwargs=dict(n_steps=256, batch_size=64))
+    shipped = from_settings("ppo_penalty_shipped", PPO_PENALTY, ours_settings("ppo_penalty", "CartPole-v1"), log_keys=beta)
+    return (
+        Comparison("one_env", (one_env,), peer, gym_threshold("CartPole-v1", 475)),
+        Comparison("shipped_60k", (replace(shipped, budget=60_000),), None, gym_threshold("CartPole-v1", 475), seeds=10),
+    )
+
+
 @cache
 def suites() -> dict[str, Suite]:
     """Every suite by name (built on first use: the deep suites read the shipped and the RL Zoo's files)."""
@@ -395,6 +409,18 @@ def suites() -> dict[str, Suite]:
             "Each setting with which a tabular learner missed its target, changed once, 5 seeds, exact scores: a table.",
             5,
             _tabular_variants(),
+        ),
+        Suite(
+            "cartpole_settings",
+            "PPOPenalty's dependence on its settings on CartPole-v1: SB3's PPO defaults with n_steps=256 and one env, "
+            "50k steps, beside SB3 PPO (5 seeds); our shipped CartPole entry (the README's quick start) at 60k steps "
+            "(10 seeds). Figures: a table per row (with β's final value in the JSON traces) and a curve PNG each.",
+            5,
+            _cartpole_settings(),
+            {
+                "one_env": PairInfo("SB3's PPO defaults but n_steps=256, one env; PPOPenalty adapts β toward kl_target 0.01."),
+                "shipped_60k": PairInfo("Our shipped CartPole-v1 entry (8 envs), stopped at 60k steps."),
+            },
         ),
         Suite(
             "deep",
