@@ -5,6 +5,7 @@
     python -m benchmarks run --suite deep --only 'sb3_ppo_defaults@Hopper-v5' --jobs 2 --commit
     python -m benchmarks run --suite ppo_ablation --smoke       # every run of the suite on a tiny budget
     python -m benchmarks report --suite deep                    # markdown + PNGs from the runs on disk
+    python -m benchmarks report --suite ppo_ablation --into docs/benchmarks.md   # that suite's section of the docs
     python -m benchmarks speed --family ppo trpo                # alternating-round throughput (rollout_speed)
 
 Runs execute in fresh processes, ``--jobs`` at a time (each with one torch thread), seed by seed with the sides of a
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     report_parser = sub.choices["report"]
     report_parser.add_argument("--out", type=Path, default=None, help="markdown path (default <results>/<suite>.md)")
     report_parser.add_argument("--plots", type=Path, default=None, help="folder of the PNGs (default next to --out)")
+    report_parser.add_argument(
+        "--into", type=Path, default=None, help="replace this suite's section of a page (e.g. docs/benchmarks.md) instead"
+    )
     listing = sub.add_parser("list", help="the suites, their figures, and the runs done")
     listing.add_argument("--runs", action="store_true", help="also every run's NAME@ENV and seed")
     speed = sub.add_parser("speed", help="throughput in alternating rounds in one process (see benchmarks.speed)")
@@ -149,9 +153,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if failures else 0
     from benchmarks.report import write_report
 
-    out = getattr(args, "out", None) or results / f"{suite.name}.md"
-    write_report(suite, results, out, getattr(args, "plots", None))
-    print(f"report written to {out}")
+    into = getattr(args, "into", None)
+    out = getattr(args, "out", None) or (into if into else results / f"{suite.name}.md")
+    plots = getattr(args, "plots", None) or (into.parent / into.stem if into else None)
+    write_report(suite, results, out, plots, into)
+    print(f"report written to {into or out}")
     return 1 if failures else 0
 
 

@@ -301,14 +301,28 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
     return [*lines, ""]
 
 
-def write_report(suite: Suite, results: Path, out: Path, plot_dir: Path | None = None) -> str:
+def write_into(page: Path, suite_name: str, text: str) -> None:
+    """Put ``text`` (one heading level down) between ``page``'s markers of the suite, or append it with them."""
+    begin, end = f"<!-- suite {suite_name}: python -m benchmarks report -->", f"<!-- end of suite {suite_name} -->"
+    demoted = "\n".join(f"#{line}" if line.startswith("#") else line for line in text.splitlines())
+    current = page.read_text() if page.exists() else ""
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = f"{head}{begin}\n{demoted}\n{end}{rest.split(end, 1)[1]}"
+    else:
+        current = f"{current.rstrip()}\n\n{begin}\n{demoted}\n{end}\n"
+    page.write_text(current)
+
+
+def write_report(suite: Suite, results: Path, out: Path, plot_dir: Path | None = None, into: Path | None = None) -> str:
     """
     Write the markdown report of ``suite`` from the runs under ``results``; return the markdown.
 
     :param suite: The suite
     :param results: The results folder
-    :param out: The markdown file
+    :param out: The markdown file (its folder anchors the PNGs' links)
     :param plot_dir: Where the PNGs go (default: ``<out's folder>/<out's stem>/``)
+    :param into: Instead of writing ``out``, replace this suite's section of that page (``out`` must be in its folder)
     """
     plot_dir = plot_dir or out.parent / out.stem
     lines = [
@@ -347,6 +361,9 @@ def write_report(suite: Suite, results: Path, out: Path, plot_dir: Path | None =
     if suite.name == "full" and other.exists():
         lines += ["", other.read_text()]
     text = "\n".join(lines)
+    if into is not None:
+        write_into(into, suite.name, text)
+        return text
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     return text
