@@ -141,7 +141,7 @@ def run_one(config: RunConfig, seed: int, results: Path) -> dict[str, Any]:
         curve=trained.curve,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         torch_threads=th.get_num_threads(),
-        machine=f"{platform.machine()}, {_cpu()}",
+        machine=f"{platform.machine()}, {cpu_name()}",
         identity=config.identity(),
         **trained.extra,
     )
@@ -153,7 +153,8 @@ def run_one(config: RunConfig, seed: int, results: Path) -> dict[str, Any]:
     return result
 
 
-def _cpu() -> str:
+def cpu_name() -> str:
+    """The CPU model as /proc/cpuinfo names it (the platform's processor string elsewhere)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

@@ -27,14 +27,14 @@ def machine_info() -> dict[str, str]:
     import stable_baselines3
     import torch
 
-    from benchmarks.harness import _cpu
+    from benchmarks.harness import cpu_name
     from sb3_notes.version import __version__
 
     # The package's version, which a reader can install; a commit hash names nothing outside this repository
     return {
         "date": datetime.date.today().isoformat(),
         "sb3-notes": __version__,
-        "cpu": _cpu(),
+        "cpu": cpu_name(),
         "cores": str(os.cpu_count()),
         "python": platform.python_version(),
         "torch": torch.__version__,
