@@ -133,17 +133,19 @@ def _pair_section(
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     ratios: dict[tuple[str, str], float] = {}
     plots, finals, missing = [], {}, 0
+    series_by_env: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for row in rows:
         peer_runs = load_runs(row.peer, results) if row.peer else []
-        series: dict[str, list[dict[str, Any]]] = {}
+        series = series_by_env.setdefault(row.env_id, {})
         for config in row.ours:
             runs = load_runs(config, results)
             missing += max((row.seeds or 0) - len(runs), 0)
             if not runs:
                 continue
             s_ours = stats.summary([r["final_return"] for r in runs])
-            series[f"{runs[0]['algo']} (ours)"] = runs
-            cells = [row.env_id, f"{config.budget:,}", str(len(runs)), f"{runs[0]['algo']}: {_fmt(s_ours, digits)}"]
+            label = runs[0]["algo"] if row.peer else config.name  # rows without a peer are variants: name them
+            series[f"{label} (ours)"] = runs
+            cells = [row.env_id, f"{config.budget:,}", str(len(runs)), f"{label}: {_fmt(s_ours, digits)}"]
             if peer_runs:
                 s_peer = stats.summary([r["final_return"] for r in peer_runs])
                 n = min(len(runs), len(peer_runs))
@@ -172,11 +174,12 @@ def _pair_section(
             lines.append("| " + " | ".join([*cells, mem]) + " |")
         if peer_runs:
             series[f"{peer_runs[0]['algo']} (peer)"] = peer_runs
-        if series:
+    for row in {r.env_id: r for r in rows}.values():  # one plot per env, every row of that env in it
+        if series_by_env[row.env_id]:
             plot = plot_dir / f"{name}_{row.env_id}.png"
             refs = _tabular_references(row.ours[0]) if tabular else {p.label: p.value for p in row.published}
             ylabel = "return of the greedy policy (exact)" if tabular else "deterministic return"
-            plot_curves(series, f"{name} on {row.env_id}", plot, refs, ylabel)
+            plot_curves(series_by_env[row.env_id], f"{name} on {row.env_id}", plot, refs, ylabel)
             plots.append(f"![{name} on {row.env_id}]({os.path.relpath(plot, report.parent)})")
     lines.append("")
     if missing:
@@ -215,6 +218,7 @@ def _aggregate_figure(name: str, finals: dict[str, Any], zero: dict[str, float],
         right.plot(taus, profile[side], color=color, label=side)
         right.fill_between(taus, bands[side][0], bands[side][1], color=color, alpha=0.2)
     left.set_yticks([0, 1], ["ours", "peer"])
+    left.set_ylim(-0.6, 1.6)
     left.set_xlabel("IQM of normalised score (random 0, RL Zoo row 1)")
     left.set_title(f"P(ours > peer) = {p.value:.2f} [{p.low:.2f}, {p.high:.2f}]", fontsize=9)
     right.set_xlabel("normalised score τ")
