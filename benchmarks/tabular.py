@@ -14,10 +14,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.env_util import make_vec_env
-from tqdm.auto import tqdm
 
-from benchmarks.runner import Evaluations, Task, _TimedEvaluation
-from benchmarks.specs import load_class
+from benchmarks.evaluation import Evaluations, TimedEvaluation, Trained
+from benchmarks.spec import RunConfig, load_class
 from sb3_notes.common.state_encoding import StateEncoder, n_states
 from sb3_notes.tabular import (
     TabularModel,
@@ -86,39 +85,30 @@ def greedy_from_dict(q: dict[Any, np.ndarray], space: gym.Space, n_actions: int,
     return table.argmax(axis=1)
 
 
-TrainResult = tuple[int, float, Evaluations, float]  # env steps, training seconds, the curve, the final score
-
-
-def train_tabular(task: Task, path: str, kwargs: dict[str, Any], bar: tqdm) -> tuple[str, TrainResult]:
-    """Train one side of a tabular case; return its name and (env steps, training seconds, the curve, final score)."""
+def train_tabular(config: RunConfig, seed: int) -> Trained:
+    """Train a tabular learner (or the plain loop) for ``config.budget`` steps, scoring its greedy policy exactly."""
     from benchmarks.plain_q import plain_q_learning
 
-    case = task.case
-    scorer = exact_score(case.env_id, case.eval_horizon)
-    every = max(case.budget // case.eval_points, 1)
-    if task.side == "peer":
-        probe = gym.make(case.env_id)
+    scorer = exact_score(config.env_id, config.eval_horizon)
+    every = max(config.budget // config.eval_points, 1)
+    kwargs = config.kwargs
+    if config.algo == "benchmarks.plain_q:plain_q_learning":
+        probe = gym.make(config.env_id)
         space, n_actions = probe.observation_space, int(probe.action_space.n)  # type: ignore[attr-defined]
         initial_q = kwargs.get("initial_q", 0.0)
         evaluations = Evaluations(lambda q: scorer(greedy_from_dict(q, space, n_actions, initial_q)))
-
-        def hook(steps: int, q: dict[Any, np.ndarray]) -> None:
-            bar.n = steps
-            bar.set_postfix(ret=f"{evaluations(steps, q):.3f}")
-
         start = time.perf_counter()
-        q = plain_q_learning(case.env_id, case.budget, task.seed, **kwargs, callback=hook, callback_every=every)
+        q = plain_q_learning(config.env_id, config.budget, seed, **kwargs, callback=evaluations, callback_every=every)
         train_seconds = time.perf_counter() - start - evaluations.seconds
-        final = evaluations.score(q)
-        return "plain Q-learning loop", (case.budget, train_seconds, evaluations, final)
+        return Trained("plain Q-learning loop", config.budget, train_seconds, evaluations.curve, evaluations.score(q))
 
-    cls = load_class(path)
-    env = make_vec_env(case.env_id, n_envs=case.n_envs, seed=task.seed)
-    model = cls("TabularPolicy", env, seed=task.seed, **kwargs)
+    cls = load_class(config.algo)
+    env = make_vec_env(config.env_id, n_envs=config.n_envs, seed=seed)
+    model = cls(config.policy, env, seed=seed, **kwargs)
     evaluations = Evaluations(lambda m: scorer(m.policy.greedy_policy()))
     start = time.perf_counter()
-    model.learn(case.budget, callback=_TimedEvaluation(evaluations, every, bar))
+    model.learn(config.budget, callback=TimedEvaluation(evaluations, every))
     train_seconds = time.perf_counter() - start - evaluations.seconds
     final = evaluations.score(model)
     env.close()
-    return cls.__name__, (int(model.num_timesteps), train_seconds, evaluations, final)  # type: ignore[attr-defined]
+    return Trained(cls.__name__, int(model.num_timesteps), train_seconds, evaluations.curve, final)  # type: ignore[attr-defined]

@@ -1,53 +1,155 @@
-"""The benchmark harness cannot rot: its quick suite runs here, and its statistics are checked by hand."""
+"""The benchmark harness cannot rot: its quick suite and a MuJoCo smoke run go end to end here, and its statistics,
+run identities and module layout are checked by hand."""
 
+import ast
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from benchmarks import run
+from benchmarks import __main__ as cli
+from benchmarks import stats
 from benchmarks.plain_q import plain_q_learning
-from benchmarks.runner import _iqm, summary
-from benchmarks.specs import PAIRS, SUITES, Target
+from benchmarks.spec import RunConfig, Target, scale_suite
+from benchmarks.suites import PAPER_TABLE_1, ppo_paper_run, suites, tabular_run
 from benchmarks.tabular import exact_score, greedy_from_dict
 from sb3_notes.common.state_encoding import encode
+from sb3_notes.settings import shipped_settings
 from sb3_notes.tabular.blackjack import OBSERVATION_SPACE
 
 
 def test_iqm_by_hand():
-    # n=4: the middle two; n=5: weights (0, .75, 1, .75, 0) / 2.5
-    assert _iqm(np.array([1.0, 2.0, 3.0, 100.0])) == 2.5
-    assert _iqm(np.array([5.0, 1.0, 2.0, 3.0, 4.0])) == pytest.approx((0.75 * 2 + 3 + 0.75 * 4) / 2.5)
-    assert _iqm(np.array([7.0])) == 7.0
+    # rliable's IQM cuts floor(n/4) values at each end: n=4 keeps the middle two, n=5 the middle three
+    assert stats.iqm([1.0, 2.0, 3.0, 100.0]) == 2.5
+    assert stats.iqm([5.0, 1.0, 2.0, 3.0, 4.0]) == 3.0
+    assert stats.iqm([7.0]) == 7.0
 
 
 def test_summary_interval_contains_the_iqm_and_collapses_for_constant_data():
-    s = summary([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert s["median"] == 3.0 and s["low"] <= s["iqm"] <= s["high"]
-    c = summary([2.0] * 5)
-    assert c["low"] == c["high"] == c["iqm"] == 2.0
+    s = stats.summary([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert s.median == 3.0 and s.low <= s.iqm <= s.high and s.low < s.high
+    c = stats.summary([2.0] * 5)
+    assert c.low == c.high == c.iqm == 2.0
+    assert stats.summary([1.0, 2.0, 3.0]).overlaps(stats.summary([2.5, 3.5, 4.5]))
+    assert not c.overlaps(stats.summary([3.0] * 5))
+
+
+def test_probability_of_improvement_by_hand():
+    # 9 seed pairs: ours 2 and 3 beat every peer value (6 wins), ours 1 beats 0 and 0.5 and ties 1 (half a win)
+    p = stats.probability_of_improvement(np.array([1.0, 2.0, 3.0]), np.array([0.0, 0.5, 1.0]))
+    assert p.value == pytest.approx(8.5 / 9) and p.low <= p.value <= p.high <= 1.0
+    assert stats.probability_of_improvement(np.zeros(3), np.ones(3)).value == 0.0
+
+
+def test_normalise():
+    assert stats.normalise(50.0, zero=10.0, one=90.0) == 0.5
+    assert stats.normalise(10.0, zero=10.0, one=90.0) == 0.0
 
 
 def test_targets():
     assert Target(">=", 475).met(475) and not Target(">=", 475).met(474.9)
     assert Target("==", -13).met(-13.0) and not Target("==", -13).met(-14)
+    four_of_five = Target(">=", 85, of_seeds=4)
+    assert four_of_five.met_by([90, 90, 90, 90, -1]) and not four_of_five.met_by([90, 90, 90, -1, -1])
+    assert Target(">=", 85).met_by([0, 0, 90, 90, 90])  # the median
+
+
+def test_run_key_follows_every_setting_and_only_them():
+    a = RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 1000, kwargs=dict(n_steps=64))
+    assert a.key() == RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 1000, kwargs=dict(n_steps=64)).key()
+    assert a.key() != RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 1000, kwargs=dict(n_steps=32)).key()
+    assert a.key() != RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 2000, kwargs=dict(n_steps=64)).key()
+    assert a.path(Path("r"), 2) == Path("r/runs/Hopper-v5") / a.key() / "seed2.json"
+
+
+def test_ablation_clip_row_and_mujoco_peer_are_one_run():
+    deep, ablation = suites()["deep"], suites()["ppo_ablation"]
+    hopper_peer = next(c.peer for c in deep.comparisons if c.env_id == "Hopper-v5" and c.pair == "ppo_penalty")
+    clip = ablation.ablation.settings["clip_0.2"][2]("Hopper-v5")
+    assert hopper_peer.key() == clip.key() and clip.algo == "stable_baselines3:PPO" and clip.kwargs == {}
+    assert {c.key() for c, _ in deep.runs()} & {c.key() for c, _ in ablation.runs()}  # shared files, counted once each
+
+
+def test_ablation_rows_are_the_papers_settings():
+    assert len(PAPER_TABLE_1) == 11
+    assert ppo_paper_run("no_control", "Hopper-v5").kwargs == dict(clip_range=None, kl_coef=0.0, kl_adaptive=False)
+    assert ppo_paper_run("clip_0.3", "Hopper-v5").kwargs == dict(clip_range=0.3, kl_coef=0.0, kl_adaptive=False)
+    adaptive = ppo_paper_run("adaptive_kl_0.003", "Hopper-v5")
+    assert adaptive.kwargs == dict(kl_target=0.003, kl_coef=1.0, kl_adaptive=True) and adaptive.log_keys == ("train/kl_coef",)
+    assert ppo_paper_run("fixed_kl_10", "Hopper-v5").kwargs == dict(kl_coef=10.0, kl_adaptive=False)
+    full = suites()["ppo_ablation_full"]
+    assert len(full.runs()) == 7 + 7 * (11 * 3)  # a random-policy run per task, 11 settings × 3 seeds per task
+
+
+def test_our_side_is_the_shipped_entry():
+    for c in suites()["deep"].comparisons:
+        ours = c.ours[0]
+        if ours.name.endswith("_shipped"):
+            algo = ours.algo.partition(":")[2]
+            entry = shipped_settings(algo, ours.env_id)
+            assert repr(ours.kwargs) == repr(entry.kwargs) and ours.budget == entry.n_timesteps and ours.n_envs == entry.n_envs
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):  # function-level imports count too: a cycle through them is still a cycle
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("benchmarks"):
+            found |= {node.module} if node.module != "benchmarks" else {f"benchmarks.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("benchmarks.")}
+    return found
+
+
+def test_no_module_of_the_benchmarks_imports_one_that_imports_it_back():
+    folder = Path(cli.__file__).parent
+    graph = {
+        f"benchmarks.{p.stem}": _imports(p) - {f"benchmarks.{p.stem}"} for p in folder.glob("*.py") if p.stem != "__init__"
+    }
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph.get(start, ()))
+
+    cycles = [m for m in graph if reaches(m, m, set())]
+    assert not cycles, f"import cycle through {cycles}"
 
 
 @pytest.mark.slow
 def test_quick_suite_runs_resumes_and_reports(tmp_path):
-    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--in-process"]) == 0
+    out = tmp_path / "quick.md"
+    args = ["--suite", "quick", "--seeds", "1", "--results", str(tmp_path)]  # one seed keeps CI's share small
+    assert cli.main(["run", *args, "--in-process", "--no-report"]) == 0
     runs = sorted((tmp_path / "runs").glob("*/*/*.json"))
-    n_sides = sum(len(pair.sides) for pair in SUITES["quick"]["pairs"]())
-    assert len(runs) == n_sides * SUITES["quick"]["seeds"]
+    suite = suites()["quick"]
+    assert len(runs) == len(scale_suite(suite, 1.0, 1).runs()) == sum(len(c.configs) for c in suite.comparisons)
     first = json.loads(runs[0].read_text())
-    assert first["steps"] >= first["budget"] and first["steps_per_second"] > 0 and first["curve"]
-    report = (tmp_path / "benchmarks.md").read_text()
-    assert "throughput ours/peer" in report and "| cpu |" in report and "only checks the harness" in report
-    assert list((tmp_path / "benchmarks").glob("*.png")), "no learning-curve plot"
+    assert first["steps"] >= first["budget"] and first["steps_per_second"] > 0 and first["curve"] and first["peak_rss_mb"] > 0
+    assert cli.main(["report", *args, "--out", str(out)]) == 0
+    report = out.read_text()
+    assert "throughput ours/peer" in report and "| cpu |" in report and "P(ours > peer)" in report
+    assert len(list((tmp_path / "quick").glob("*.png"))) == len(suite.comparisons), "a learning-curve plot per row"
     # a second start finds every run on disk and recomputes nothing
     mtimes = [p.stat().st_mtime_ns for p in runs]
-    assert run.main(["--suite", "quick", "--out", str(tmp_path), "--in-process"]) == 0
+    assert cli.main(["run", *args, "--in-process", "--no-report"]) == 0
     assert [p.stat().st_mtime_ns for p in runs] == mtimes
+
+
+def test_mujoco_ablation_smoke_run_and_report(tmp_path):
+    pytest.importorskip("mujoco", reason="gymnasium[mujoco] is not installed (the `mujoco` extra)")
+    only = ["random_policy@Hopper-v5", "sb3_ppo_defaults@Hopper-v5", "ppo_penalty_adaptive_kl_0.01@Hopper-v5"]
+    args = ["--suite", "ppo_ablation", "--smoke", "--seeds", "1", "--results", str(tmp_path)]
+    assert cli.main(["run", *args, "--in-process", "--no-report", "--only", *only]) == 0
+    suite = scale_suite(suites()["ppo_ablation"], cli.SMOKE_SCALE, 1)
+    adaptive = json.loads(suite.ablation.settings["adaptive_kl_0.01"][2]("Hopper-v5").path(tmp_path, 0).read_text())
+    # β is traced after every update (two updates on the smoke budget), and the paper's score is recorded
+    assert len(adaptive["traces"]["train/kl_coef"]) == 2 and adaptive["train_return_last100"] is not None
+    assert adaptive["env_step_seconds"] > 0 and adaptive["steps"] == adaptive["budget"] == 2_000
+    random = json.loads(suite.ablation.random("Hopper-v5").path(tmp_path, 0).read_text())
+    assert random["algo"] == "uniform random policy" and random["curve"] == []
+    assert cli.main(["report", *args, "--out", str(tmp_path / "ablation.md")]) == 0
+    text = (tmp_path / "ablation.md").read_text()
+    assert "| Clipping, ε = 0.2 | 0.82 |" in text and "ppo_ablation_beta.png" in text
 
 
 def test_plain_loop_first_update_by_hand():
@@ -75,11 +177,10 @@ def test_plain_loop_table_maps_to_the_learners_rows():
 
 @pytest.mark.parametrize(
     ("env_id", "optimum"),
-    [("FrozenLake-v1", 0.744), ("FrozenLake8x8-v1", 0.913), ("Taxi-v4", 7.93)],  # the optima issue 6 quotes
+    [("FrozenLake-v1", 0.744), ("FrozenLake8x8-v1", 0.913), ("Taxi-v4", 7.93)],  # value iteration's optima, to 3 digits
 )
 def test_exact_score_optimum_and_a_greedy_score(env_id, optimum):
-    case = next(c for c in PAIRS["tabular"].cases if c.env_id == env_id)
-    scorer = exact_score(env_id, case.eval_horizon)
+    scorer = exact_score(env_id, tabular_run("qlearning", env_id).eval_horizon)
     assert scorer.optimum() == pytest.approx(optimum, abs=5e-4)
     # a policy that never moves toward the goal scores nothing (FrozenLake) or the time limit's -200 (Taxi)
     left = np.zeros(scorer.model.n_states, dtype=np.int64)  # FrozenLake: left; Taxi: south, never delivering

@@ -1,13 +1,17 @@
-"""Training throughput of the on-policy algorithms against SB3 / sb3-contrib, measured side by side.
+"""Throughput measured side by side in one process: ``python -m benchmarks speed [options]``.
 
 Every model runs in this one process on one thread, in alternating rounds (round r: model A learns
 ``--round-steps`` steps, then model B, ...), so machine load hits all of them alike; the median round is
-reported. A second table times the rollout alone (SB3's ``collect_rollouts`` against the fast path, same
-policy); ``--returns`` trains each model from scratch for several seeds and compares the returns.
+reported. Figures it produces (docs/benchmarks.md, "Targets measured outside the paired suite"):
 
-    .venv/bin/python benchmarks/rollout_speed.py                 # PPO family, CartPole-v1, n_steps=2048
-    .venv/bin/python benchmarks/rollout_speed.py --trpo          # adds TRPO against sb3-contrib's TRPO
-    .venv/bin/python benchmarks/rollout_speed.py --returns 3     # returns after --return-steps, 3 seeds
+    python -m benchmarks speed                     # PPO family on CartPole-v1, n_steps=2048: the fast-rollout table
+    python -m benchmarks speed --trpo              # adds TRPO against sb3-contrib's TRPO
+    python -m benchmarks speed --returns 3         # returns after --return-steps, 3 seeds ("Returns unchanged")
+    python -m benchmarks speed --reinforce         # REINFORCE against A2C, 8 envs, SB3's default MlpPolicy for both
+    python -m benchmarks speed --trpo-update       # TRPO's train() alone on one rollout, ours against sb3-contrib's
+    python -m benchmarks speed --tabular [--env Blackjack-v1]   # QLearning against the plain loop: the tabular table
+
+A second table times the rollout alone (SB3's ``collect_rollouts`` against the fast path, same policy).
 """
 
 import argparse
@@ -96,8 +100,76 @@ def final_returns(factories: dict[str, Factory], seeds: int, steps: int) -> dict
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def reinforce_candidates(env_id: str, n_envs: int = 8) -> dict[str, Factory]:
+    """REINFORCE and A2C with their defaults, the same network (SB3's default MlpPolicy) and the same envs."""
+    from stable_baselines3 import A2C
+
+    from sb3_notes import REINFORCE
+
+    def env(seed: int):
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed)
+
+    return {
+        "A2C": lambda s: A2C("MlpPolicy", env(s), seed=s, device="cpu"),
+        "REINFORCE": lambda s: REINFORCE("MlpPolicy", env(s), seed=s, device="cpu"),
+    }
+
+
+def trpo_update_seconds(env_id: str = "CartPole-v1", n_updates: int = 10) -> dict[str, float]:
+    """Seconds per ``train()`` call on one rollout collected with our shipped entry (the update alone, no rollout)."""
+    from sb3_contrib import TRPO as ContribTRPO
+
+    from sb3_notes import TRPO
+    from sb3_notes.settings import shipped_settings
+
+    settings = shipped_settings("trpo_notes", env_id)
+    seconds = {}
+    for name, cls in (("sb3-notes TRPO", TRPO), ("sb3-contrib TRPO", ContribTRPO)):
+        model = cls(settings.policy, settings.make_env(seed=0), seed=0, device="cpu", **settings.kwargs)
+        model.learn(model.n_steps * settings.n_envs)  # one rollout (and one update)
+        start = time.perf_counter()
+        for _ in range(n_updates):
+            model.train()
+        seconds[name] = (time.perf_counter() - start) / n_updates
+    return seconds
+
+
+def tabular_throughput(env_id: str, n_steps: int, repeats: int) -> None:
+    """QLearning (1 and 8 envs) against the plain loop, and SB3's VecEnv stepping alone, in interleaved rounds."""
+    from benchmarks.plain_q import plain_q_learning
+    from sb3_notes import QLearning
+
+    def per_second(run: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        run()
+        return n_steps / (time.perf_counter() - start)
+
+    def vec_env_only(n_envs: int) -> None:  # the ceiling for any SB3 learner: stepping alone, random actions
+        env = make_vec_env(env_id, n_envs=n_envs, seed=0)
+        env.reset()
+        actions = np.random.default_rng(0).integers(env.action_space.n, size=(256, n_envs))  # type: ignore[attr-defined]
+        for i in range(n_steps // n_envs):
+            env.step(actions[i % 256])
+
+    for n_envs in (1, 8):
+        ratios, ceilings = [], []
+        for _ in range(repeats):  # interleaved, so machine load hits all sides alike
+            plain = per_second(lambda: plain_q_learning(env_id, n_steps, seed=0))
+            model = QLearning("TabularPolicy", make_vec_env(env_id, n_envs=n_envs, seed=0), seed=0)
+            ratios.append(per_second(lambda model=model: model.learn(n_steps)) / plain)
+            ceilings.append(per_second(lambda n=n_envs: vec_env_only(n)) / plain)
+        print(
+            f"throughput {env_id}, {n_envs} env(s): {statistics.median(ratios):.2f}x the plain loop (median of {repeats}: "
+            f"{np.round(ratios, 2).tolist()}; plain loop last {plain:.0f} steps/s); DummyVecEnv + Monitor stepping alone: "
+            f"{statistics.median(ceilings):.2f}x"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options and print the tables; return the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--n-steps", type=int, default=2048)
     parser.add_argument("--rounds", type=int, default=5)
@@ -105,29 +177,44 @@ def main() -> None:
     parser.add_argument("--trpo", action="store_true", help="also compare TRPO with sb3-contrib's TRPO")
     parser.add_argument("--returns", type=int, default=0, metavar="SEEDS", help="also compare returns over SEEDS seeds")
     parser.add_argument("--return-steps", type=int, default=50_000)
+    parser.add_argument("--reinforce", action="store_true", help="REINFORCE against A2C (8 envs) instead")
+    parser.add_argument("--trpo-update", action="store_true", help="time TRPO's train() alone instead")
+    parser.add_argument("--tabular", action="store_true", help="QLearning against the plain loop instead")
+    parser.add_argument("--steps", type=int, default=100_000, help="--tabular: env steps per measurement")
     parser.add_argument(
         "--clock",
         choices=("wall", "cpu"),
         default="wall",
         help="wall: time.perf_counter; cpu: this process's CPU time (steadier on a shared, busy machine)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     th.set_num_threads(1)
+    if args.tabular:
+        tabular_throughput("FrozenLake-v1" if args.env == "CartPole-v1" else args.env, args.steps, args.rounds)
+        return 0
+    if args.trpo_update:
+        seconds = trpo_update_seconds(args.env)
+        ours, theirs = seconds["sb3-notes TRPO"], seconds["sb3-contrib TRPO"]
+        print(
+            f"{args.env} train(): sb3-notes {1e3 * ours:.1f} ms, sb3-contrib {1e3 * theirs:.1f} ms, ratio {theirs / ours:.2f}x"
+        )
+        return 0
 
     clock = time.perf_counter if args.clock == "wall" else time.process_time
-    factories = candidates(args.env, args.n_steps, args.trpo)
+    factories = reinforce_candidates(args.env) if args.reinforce else candidates(args.env, args.n_steps, args.trpo)
     print(
         f"{args.env}, one env, n_steps={args.n_steps}, torch threads=1, {args.rounds} rounds of {args.round_steps} "
         f"steps, {args.clock} clock"
     )
-    print("\nrollout alone (µs per env step, median):")
-    for name, cost in rollout_cost(args.env, args.n_steps, args.rounds, clock).items():
-        print(f"  {name:38s} {cost:8.1f}")
+    if not args.reinforce:
+        print("\nrollout alone (µs per env step, median):")
+        for name, cost in rollout_cost(args.env, args.n_steps, args.rounds, clock).items():
+            print(f"  {name:38s} {cost:8.1f}")
 
     speeds = throughput(factories, args.rounds, args.round_steps, clock)
     print("\ntraining throughput (steps/s, median over rounds; ratio to the baseline of its family):")
     for name, values in speeds.items():
-        base = "sb3-contrib TRPO" if "TRPO" in name else "sb3 PPO"
+        base = "sb3-contrib TRPO" if "TRPO" in name else "A2C" if args.reinforce else "sb3 PPO"
         ratio = statistics.median(values) / statistics.median(speeds[base])
         print(f"  {name:38s} {statistics.median(values):8.0f}  ×{ratio:.2f}   rounds: {', '.join(f'{v:.0f}' for v in values)}")
 
@@ -137,7 +224,4 @@ def main() -> None:
             print(
                 f"  {name:38s} {np.mean(values):7.1f} ± {np.std(values):5.1f}   seeds: {', '.join(f'{v:.0f}' for v in values)}"
             )
-
-
-if __name__ == "__main__":
-    main()
+    return 0
