@@ -18,13 +18,12 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 HYPERPARAMS_DIR = Path(__file__).parent / "zoo" / "hyperparams"
-# Keys of a zoo entry that the zoo's ExperimentManager consumes itself; the others go to the constructor.
-ZOO_ONLY_KEYS = frozenset(
+# Keys of a zoo entry that the zoo's ExperimentManager consumes itself; every other key goes to the constructor.
+ZOO_ENTRY_KEYS = frozenset(
     {
         "n_timesteps",
         "n_envs",
         "normalize",
-        "policy",
         "frame_stack",
         "env_wrapper",
         "vec_env_wrapper",
@@ -35,6 +34,8 @@ ZOO_ONLY_KEYS = frozenset(
         "noise_std",
     }
 )
+# ... and the policy, which the zoo passes as the constructor's first argument: what ShippedSettings.kwargs leaves out
+ZOO_ONLY_KEYS = ZOO_ENTRY_KEYS | {"policy"}
 
 
 @dataclass(frozen=True)
@@ -121,4 +122,4 @@ def shipped_settings(algo: str, env_id: str) -> ShippedSettings:
     )
 
 
-__all__ = ["HYPERPARAMS_DIR", "ShippedSettings", "shipped_settings"]
+__all__ = ["HYPERPARAMS_DIR", "ZOO_ENTRY_KEYS", "ShippedSettings", "shipped_settings"]

@@ -57,27 +57,10 @@ from sqlalchemy.engine import make_url
 from stable_baselines3 import HerReplayBuffer
 
 from sb3_notes import ALGORITHMS
+from sb3_notes.settings import HYPERPARAMS_DIR, ZOO_ENTRY_KEYS
 from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS
 from sb3_notes.zoo.tuning import SeedRun, TuningOptions, lock_step_callback, run_lock_step, trial_seeds
 
-HYPERPARAMS_DIR = Path(__file__).parent / "hyperparams"
-
-# Entries the zoo's ExperimentManager consumes itself; every other key of an entry goes to the constructor.
-ZOO_ENTRY_KEYS = frozenset(
-    {
-        "n_timesteps",
-        "n_envs",
-        "normalize",
-        "frame_stack",
-        "env_wrapper",
-        "vec_env_wrapper",
-        "callback",
-        "monitor_kwargs",
-        "env_kwargs",
-        "noise_type",
-        "noise_std",
-    }
-)
 # Constructor arguments the zoo fills from its command line; an entry that sets them would clash.
 ZOO_COMMAND_LINE_ARGS = frozenset({"env", "seed", "verbose", "device", "tensorboard_log", "_init_setup_model"})
 

@@ -25,6 +25,7 @@ import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -99,24 +100,19 @@ class TuningOptions:
     sampler_seed: int | None = None
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int) -> int:
+    """An argparse type: ``text`` as an int of at least ``low``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {'0 or more' if low == 0 else f'at least {low}'}, got {value}")
     return value
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+_positive_int = partial(_whole_number, low=1)
+_non_negative_int = partial(_whole_number, low=0)
 
 
 def tuning_parser(prog: str = "sb3-notes-zoo train") -> argparse.ArgumentParser:
