@@ -341,8 +341,11 @@ def _kill_mid_trial(victim: subprocess.Popen, storage: str, study_name: str) -> 
         if running and study.get_trials(states=(TrialState.COMPLETE,)):
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
+            # The trial seen RUNNING may have ended in the moment before the kill (trials last about a second), and
+            # the victim started its next one: the killed trial is the one still RUNNING under its name now.
+            left = [t for t in study.get_trials(states=(TrialState.RUNNING,)) if t.user_attrs.get("worker") == worker]
             done = {trial.number: trial.value for trial in study.get_trials(states=(TrialState.COMPLETE,))}
-            return running[0].number, done
+            return (left or running)[0].number, done
         time.sleep(0.1)
     raise AssertionError("the victim never ran a trial")
 
