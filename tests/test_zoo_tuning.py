@@ -361,8 +361,10 @@ def test_a_worker_killed_mid_trial_fails_its_trial_and_the_others_finish(tmp_pat
     for index in range(3):
         machine = tmp_path / f"machine{index}"
         machine.mkdir()
-        # FrozenLake trials of 10k steps with 10 evaluations: about a second each.
-        args = search_args("qlearning", "FrozenLake-v1", storage, study_name, "10000", "--n-trials", str(n_trials),
+        # FrozenLake trials of 10k steps with 10 evaluations: about a second each. The victim's are ten times longer,
+        # so that the kill, sent after its first evaluation, lands mid-trial even on a fast machine.
+        budget = "100000" if index == 0 else "10000"
+        args = search_args("qlearning", "FrozenLake-v1", storage, study_name, budget, "--n-trials", str(n_trials),
                            "--seed", str(index), "--eval-episodes", "5", "--n-evaluations", "10",
                            "--heartbeat-interval", "1", "--heartbeat-grace", "2", "--trial-retries", str(retries))  # fmt: skip
         workers.append(subprocess.Popen(zoo(*args), cwd=machine, env=WORKER_ENV, stdout=subprocess.DEVNULL,
