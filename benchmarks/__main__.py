@@ -6,7 +6,7 @@
     python -m benchmarks run --suite ppo_ablation --smoke       # every run of the suite on a tiny budget
     python -m benchmarks report --suite deep                    # markdown + PNGs from the runs on disk
     python -m benchmarks report --suite ppo_ablation --into docs/benchmarks.md   # that suite's section of the docs
-    python -m benchmarks speed --family ppo trpo                # alternating-round throughput (rollout_speed)
+    python -m benchmarks speed [--trpo] [--tabular] [--against REV]   # alternating-round throughput (see speed.py)
 
 Runs execute in fresh processes, ``--jobs`` at a time (each with one torch thread), seed by seed with the sides of a
 pair side by side, so both meet the same machine load. Each finished run is one JSON file under
@@ -99,6 +99,11 @@ def _suite(args: argparse.Namespace) -> tuple[Suite, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the sub-command and run it; return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["speed"]:  # its options go to benchmarks.speed as they are (REMAINDER drops a leading --option)
+        from benchmarks.speed import main as speed_main
+
+        return speed_main(argv[1:])
     from benchmarks.suites import suites
 
     parser = argparse.ArgumentParser(
@@ -132,10 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     speed.add_argument("speed_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
-    if args.command == "speed":
-        from benchmarks.speed import main as speed_main
-
-        return speed_main(args.speed_args)
     if args.command == "list":
         for suite in suites().values():
             runs = suite.runs()

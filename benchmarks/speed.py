@@ -10,14 +10,28 @@ reported. Figures it produces (docs/benchmarks.md, "Targets measured outside the
     python -m benchmarks speed --reinforce         # REINFORCE against A2C, 8 envs, SB3's default MlpPolicy for both
     python -m benchmarks speed --trpo-update       # TRPO's train() alone on one rollout, ours against sb3-contrib's
     python -m benchmarks speed --tabular [--env Blackjack-v1]   # QLearning against the plain loop: the tabular table
+    python -m benchmarks speed --against REV [--repeats 5] ...   # any of the above, this tree against git REV
+
+``--against`` is the before/after check of a change that must keep its speed: it exports REV (``git archive``)
+and runs the same measurement, with this tree's copy of this script, on REV's ``sb3_notes`` and on this tree's,
+in alternating processes, ``--repeats`` times each; it prints each figure's medians and after/before. Every figure
+is already a ratio to a peer measured in the same process (the plain loop, SB3 PPO, sb3-contrib TRPO), or a
+per-step cost, so load that changes between processes cancels out of the ratios.
 
 A second table times the rollout alone (SB3's ``collect_rollouts`` against the fast path, same policy).
 """
 
 import argparse
+import json
+import os
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch as th
@@ -28,6 +42,12 @@ from stable_baselines3.common.env_util import make_vec_env
 from sb3_notes import PPOPenalty
 
 Factory = Callable[[int], BaseAlgorithm]
+FIGURES: dict[str, float] = {}  # every figure printed, by name, for --json (and so for --against)
+
+
+def record(name: str, value: float) -> None:
+    """Keep a printed figure for ``--json``."""
+    FIGURES[name] = float(value)
 
 
 def candidates(env_id: str, n_steps: int, trpo: bool) -> dict[str, Factory]:
@@ -158,6 +178,7 @@ def tabular_throughput(env_id: str, n_steps: int, repeats: int) -> None:
             model = QLearning("TabularPolicy", make_vec_env(env_id, n_envs=n_envs, seed=0), seed=0)
             ratios.append(per_second(lambda model=model: model.learn(n_steps)) / plain)
             ceilings.append(per_second(lambda n=n_envs: vec_env_only(n)) / plain)
+        record(f"tabular {env_id} {n_envs} env(s) / plain loop", statistics.median(ratios))
         print(
             f"throughput {env_id}, {n_envs} env(s): {statistics.median(ratios):.2f}x the plain loop (median of {repeats}: "
             f"{np.round(ratios, 2).tolist()}; plain loop last {plain:.0f} steps/s); DummyVecEnv + Monitor stepping alone: "
@@ -187,11 +208,17 @@ def main(argv: list[str] | None = None) -> int:
         default="wall",
         help="wall: time.perf_counter; cpu: this process's CPU time (steadier on a shared, busy machine)",
     )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument("--against", metavar="REV", help="run the measurement on git REV's sb3_notes and on this tree's")
+    parser.add_argument("--repeats", type=int, default=5, help="--against: processes per side, alternating")
+    args, _ = parser.parse_known_args(argv)
+    if args.against:
+        return against(args.against, _without_against(sys.argv[1:] if argv is None else argv), args.repeats)
     args = parser.parse_args(argv)
     th.set_num_threads(1)
     if args.tabular:
         tabular_throughput("FrozenLake-v1" if args.env == "CartPole-v1" else args.env, args.steps, args.rounds)
-        return 0
+        return _write_json(args.json)
     if args.trpo_update:
         seconds = trpo_update_seconds(args.env)
         ours, theirs = seconds["sb3-notes TRPO"], seconds["sb3-contrib TRPO"]
@@ -209,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.reinforce:
         print("\nrollout alone (µs per env step, median):")
         for name, cost in rollout_cost(args.env, args.n_steps, args.rounds, clock).items():
+            record(f"rollout µs/step, {name}", cost)
             print(f"  {name:38s} {cost:8.1f}")
 
     speeds = throughput(factories, args.rounds, args.round_steps, clock)
@@ -216,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in speeds.items():
         base = "sb3-contrib TRPO" if "TRPO" in name else "A2C" if args.reinforce else "sb3 PPO"
         ratio = statistics.median(values) / statistics.median(speeds[base])
+        if name != base:
+            record(f"{name} / {base}", ratio)
         print(f"  {name:38s} {statistics.median(values):8.0f}  ×{ratio:.2f}   rounds: {', '.join(f'{v:.0f}' for v in values)}")
 
     if args.returns:
@@ -224,4 +254,66 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {name:38s} {np.mean(values):7.1f} ± {np.std(values):5.1f}   seeds: {', '.join(f'{v:.0f}' for v in values)}"
             )
+    return _write_json(args.json)
+
+
+def _write_json(path: Path | None) -> int:
+    if path is not None:
+        path.write_text(json.dumps(FIGURES, indent=1, ensure_ascii=False))
     return 0
+
+
+def _without_against(argv: list[str]) -> list[str]:
+    """The measurement's own arguments: ``argv`` less ``--against REV``, ``--repeats N`` and ``--json PATH``."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--against", "--repeats", "--json"):
+            skip = True
+        elif not arg.startswith(("--against=", "--repeats=", "--json=")):
+            out.append(arg)
+    return out
+
+
+def against(rev: str, argv: list[str], repeats: int) -> int:
+    """
+    The same measurement on git ``rev``'s ``sb3_notes`` (before) and this tree's (after), in alternating
+    processes; prints each figure's median over the processes and after/before.
+
+    :param rev: Any git revision of this repository
+    :param argv: The measurement's arguments (as for this script, without ``--against``)
+    :param repeats: Processes per side
+    :return: The exit status
+    """
+    here = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="speed-against-") as tmp:
+        before, probe = Path(tmp, "before"), Path(tmp, "probe")
+        before.mkdir()
+        archive = subprocess.run(["git", "-C", str(here), "archive", rev, "sb3_notes"], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+        # this script (and the plain loop it times) in a folder of its own, ahead of either sb3_notes on the path
+        (probe / "benchmarks").mkdir(parents=True)
+        for name in ("__init__.py", "speed.py", "plain_q.py"):
+            shutil.copy(Path(__file__).with_name(name), probe / "benchmarks" / name)
+        figures: dict[str, dict[str, list[float]]] = {}
+        for repeat in range(repeats):
+            for side, tree in (("before", before), ("after", here)):
+                out = Path(tmp, f"{side}{repeat}.json")
+                env = {**os.environ, "PYTHONPATH": f"{probe}{os.pathsep}{tree}"}
+                command = [sys.executable, "-m", "benchmarks.speed", *argv, "--json", str(out)]
+                subprocess.run(command, env=env, check=True, cwd=tmp, stdout=subprocess.DEVNULL)
+                for name, value in json.loads(out.read_text()).items():
+                    figures.setdefault(name, {"before": [], "after": []})[side].append(value)
+                print(f"{side} {repeat + 1}/{repeats} done", flush=True)
+    print(f"\n{rev} (before) against this tree (after), {repeats} alternating processes each, medians:")
+    print("| figure | before | after | after / before |\n|---|---|---|---|")
+    for name, sides in figures.items():
+        b, a = statistics.median(sides["before"]), statistics.median(sides["after"])
+        print(f"| {name} | {b:.3f} | {a:.3f} | {a / b:.3f} |")
+        record(f"{name} after/before", a / b)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,8 +1,11 @@
 """Tabular learners (notes §五): construction checks, the update rule, DP references, value estimation, learning."""
 
+import importlib.util
 import io
 import itertools
 import random
+import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -28,6 +31,7 @@ from sb3_notes.tabular import (
     policy_evaluation,
     value_iteration,
 )
+from sb3_notes.tabular.one_env import td_update_one
 from sb3_notes.tabular.policies import RandomDraws, epsilon_greedy, epsilon_greedy_one
 
 LEARNERS = (QLearning, SARSA, ExpectedSARSA, DoubleQLearning)
@@ -199,14 +203,14 @@ def test_one_env_targets_equal_the_batched_ones(cls):
     rng = np.random.default_rng(0)
     q = rng.normal(size=model.policy.q_table.shape)
     n = 50
-    tables = rng.integers(len(q), size=n) if len(q) == 2 else None
+    tables = rng.integers(len(q), size=n) if len(q) == 2 else 0
     rewards, next_states = rng.normal(size=n).astype(np.float32), rng.integers(16, size=n)
     next_actions, terminated = rng.integers(4, size=n), rng.random(n) < 0.3
     batched = model._td_target(q, tables, rewards, next_states, next_actions, terminated)
     for i in range(n):
-        table = 0 if tables is None else int(tables[i])
-        one = model._td_target_one(q, table, float(rewards[i]), int(next_states[i]), int(next_actions[i]), bool(terminated[i]))
-        assert one == pytest.approx(batched[i], rel=1e-12, abs=1e-12)
+        table = int(tables[i]) if len(q) == 2 else 0
+        one = model._td_target(q, table, float(rewards[i]), int(next_states[i]), int(next_actions[i]), bool(terminated[i]))
+        assert type(one) is float and one == pytest.approx(batched[i], rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("cls", [QLearning, SARSA, ExpectedSARSA])
@@ -221,7 +225,7 @@ def test_one_env_update_equals_the_batched_update_of_one_transition(cls):
         d1 = model._td_update(
             q_batched, np.array([s]), np.array([a]), np.array([r]), np.array([s2]), np.array([a2]), np.array([term])
         )
-        d2 = model._td_update_one(q_one, int(s), int(a), r, int(s2), int(a2), term)
+        d2 = td_update_one(model, q_one, int(s), int(a), r, int(s2), int(a2), term)
         assert d2 == pytest.approx(d1[0], rel=1e-12, abs=1e-12)
     np.testing.assert_allclose(q_one, q_batched, rtol=1e-12, atol=1e-12)
 
@@ -496,3 +500,52 @@ def test_epsilon_follows_dqns_linear_schedule_every_step_and_restarts_with_learn
             expected = 0.9 + fraction_done * (0.1 - 0.9) / 0.25 if fraction_done <= 0.25 else 0.1
             assert next_eps == pytest.approx(expected, abs=1e-12)
         assert model.exploration_rate == 0.1
+
+
+# --- a fifth learner in one file (examples/tabular_new_learner.py, shown in the docs' "Adding a learner") ---------
+
+
+def _clipped_double_q():
+    path = Path(__file__).parent.parent / "examples" / "tabular_new_learner.py"
+    spec = importlib.util.spec_from_file_location("tabular_new_learner", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))  # its `_budget` import
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+    return module.ClippedDoubleQLearning
+
+
+def test_the_docs_fifth_learner_computes_its_target_by_hand_in_both_forms():
+    model = _clipped_double_q()("TabularPolicy", "FrozenLake-v1", gamma=0.9, seed=0)
+    q = np.zeros((2, 16, 4))
+    q[0, 5], q[1, 5] = [1.0, 3.0, 2.0, 0.0], [5.0, 2.0, 0.0, 0.0]
+    # table 0 updated: a* = 1, min(3, 2) = 2, y = 0.5 + 0.9 * 2 = 2.3; table 1: a* = 0, min(5, 1) = 1, y = 1.4
+    assert model._td_target(q, 0, 0.5, 5, None, False) == pytest.approx(2.3)
+    assert model._td_target(q, 1, 0.5, 5, None, False) == pytest.approx(1.4)
+    assert model._td_target(q, 1, 0.5, 5, None, True) == 0.5
+    batched = model._td_target(q, np.array([0, 1]), np.array([0.5, 0.5]), np.array([5, 5]), None, None)
+    np.testing.assert_allclose(batched, [2.3, 1.4])
+
+
+@pytest.mark.parametrize("n_envs", [1, 3])
+def test_the_docs_fifth_learner_trains_saves_and_loads(tmp_path, n_envs):
+    cls = _clipped_double_q()
+    model = cls("TabularPolicy", make_vec_env("FrozenLake-v1", n_envs=n_envs, seed=0), seed=0)
+    model.learn(3000)
+    assert model.policy.q_table.abs().sum() > 0 and th.isfinite(model.policy.q_table).all()
+    model.save(tmp_path / "clipped")
+    assert th.equal(cls.load(tmp_path / "clipped").policy.q_table, model.policy.q_table)
+
+
+def test_a_learner_that_changes_the_update_runs_the_batched_loop_with_one_env():
+    calls = []
+
+    class Counting(QLearning):
+        def _td_update(self, *args, **kwargs):
+            calls.append(len(args[1]))
+            return super()._td_update(*args, **kwargs)
+
+    Counting("TabularPolicy", "FrozenLake-v1", seed=0).learn(50)
+    assert calls == [1] * 50

@@ -1,94 +1,148 @@
-"""The TD targets of the tabular learners (notes §5), as pure NumPy functions over a batch of transitions.
+"""The TD targets of the tabular learners (notes §5), as pure functions over one transition or a batch.
 
-Every target is y = r + γ · bootstrap(s'), with no bootstrap when the transition ``terminated`` (the episode
-really ended: V(terminal) = 0). A time-limit truncation is *not* a termination: the caller passes the true final
+Every target is y = r + γ · V(s'), with no bootstrap when the transition ``terminated`` (the episode really
+ended: V(terminal) = 0). A time-limit truncation is *not* a termination: the caller passes the true final
 observation's row as ``next_q`` and ``terminated=False``, so the target still bootstraps from it.
 
-Shapes: ``rewards`` and ``terminated`` are (n,); ``next_q`` is (n, n_actions), the Q-values Q(s'_i, ·).
-``terminated=None`` says that none terminated (most steps of a training loop, which knows it already).
+Each target is written once, over the *rows* Q(s', ·), and takes either form of a transition:
 
-Each target also has a ``*_one`` twin for a single transition in plain Python floats (``next_q`` a list of
-Q(s', ·)): with one env, a handful of tiny NumPy calls per step would cost more than the env step itself. The
-twins compute the same numbers (the tests check both against the same hand-worked values).
+- a batch: ``rewards`` and ``terminated`` of shape (n,), ``next_q`` a NumPy array of shape (n, n_actions)
+  (``terminated=None``: none terminated, most steps of a training loop, which knows it already);
+- one transition: ``rewards`` a float, ``terminated`` a bool, ``next_q`` a list of Q(s', ·) (the one-env loop:
+  there a handful of tiny NumPy calls per step would cost more than the env step itself).
+
+The row operations below (:func:`row_max`, :func:`row_mean`, :func:`row_argmax`, :func:`row_pick`) are the one
+place that tells the two forms apart, so a new target is one function built from them.
 """
 
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+# A transition's Q(s', ·): a list (one transition) or an (n, n_actions) array (a batch)
+Rows = Any
 
-def _bootstrap(rewards: np.ndarray, next_value: np.ndarray, terminated: np.ndarray | None, gamma: float) -> np.ndarray:
-    rewards = np.asarray(rewards)  # float32 from a VecEnv: adding float64 values upcasts, no separate copy
-    if terminated is None:  # the common step: nothing ended, every target bootstraps
+
+def q_rows(q: np.ndarray, tables: Any, states: Any) -> Rows:
+    """
+    Q(s, ·) from the tables, in the form the targets take: a list for one transition (``states`` an int), an
+    (n, n_actions) array for a batch.
+
+    :param q: The tables, shape (n_tables, n_states, n_actions)
+    :param tables: The table of each transition: an int (the same for all), or shape (n,)
+    :param states: The rows: an int, or shape (n,)
+    :return: The rows Q_table(s, ·)
+    """
+    if type(states) is int:
+        return q[tables, states].tolist()
+    if type(tables) is int:
+        return q[tables].take(states, axis=0)  # one table: cheaper than fancy indexing on both axes
+    return q[tables, states]
+
+
+def row_max(next_q: Rows) -> Any:
+    """max_a' Q(s', a') of each row."""
+    if type(next_q) is list:
+        return max(next_q)
+    return np.maximum.reduce(next_q, axis=-1)  # the ufunc's reduce directly: .max() adds a layer that shows
+
+
+def row_mean(next_q: Rows) -> Any:
+    """The mean over actions of each row."""
+    if type(next_q) is list:
+        return sum(next_q) / len(next_q)
+    return next_q.mean(axis=-1)
+
+
+def row_argmax(next_q: Rows) -> Any:
+    """The first maximising action of each row (``argmax``'s tie-break)."""
+    if type(next_q) is list:
+        return next_q.index(max(next_q))
+    return next_q.argmax(axis=-1)
+
+
+def row_pick(next_q: Rows, actions: Any) -> Any:
+    """Q(s', a) for each row's own action ``a``."""
+    if type(next_q) is list:
+        return next_q[actions]
+    return np.take_along_axis(next_q, np.asarray(actions, dtype=np.int64)[:, None], axis=-1)[:, 0]
+
+
+def bootstrap(rewards: Any, next_value: Any, terminated: Any, gamma: float) -> Any:
+    """
+    y = r + γ · V(s'), and y = r where ``terminated``.
+
+    :param rewards: r, shape (n,), or a float
+    :param next_value: V(s'), of the same form
+    :param terminated: Whether s' is terminal, shape (n,) or a bool; ``None``: none is
+    :param gamma: Discount factor γ
+    :return: y, of the same form
+    """
+    if terminated is None or terminated is False:  # the common step: nothing ended, every target bootstraps
         return rewards + gamma * next_value
-    # np.where rather than (1 - terminated) * ...: an infinite optimistic Q(s', ·) must not turn into NaN
-    return rewards + gamma * np.where(terminated, 0.0, next_value)
+    if terminated is True:
+        return rewards
+    # np.where rather than (1 - terminated) * ...: an infinite optimistic Q(s', ·) must not turn into NaN.
+    # np.asarray: float32 rewards from a VecEnv upcast when added to float64 values, no separate copy
+    return np.asarray(rewards) + gamma * np.where(terminated, 0.0, next_value)
 
 
-def q_learning_target(rewards: np.ndarray, next_q: np.ndarray, terminated: np.ndarray | None, gamma: float) -> np.ndarray:
+def q_learning_target(rewards: Any, next_q: Rows, terminated: Any, gamma: float) -> Any:
     """
     Q-learning (Watkins, 1989): y = r + γ · max_a' Q(s', a').
 
-    :param rewards: r, shape (n,)
-    :param next_q: Q(s', ·), shape (n, n_actions)
-    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
+    :param rewards: r, shape (n,) (or a float: one transition, as in the module's docstring)
+    :param next_q: Q(s', ·), shape (n, n_actions) (or a list)
+    :param terminated: Whether s' is terminal, shape (n,) (or a bool); ``None``: none is
     :param gamma: Discount factor γ
-    :return: y, shape (n,)
+    :return: y, shape (n,) (or a float)
     """
-    # max_a' Q(s', a'), by the ufunc's reduce directly (.max() adds a layer that shows at a few envs)
-    return _bootstrap(rewards, np.maximum.reduce(next_q, axis=-1), terminated, gamma)
+    return bootstrap(rewards, row_max(next_q), terminated, gamma)
 
 
-def sarsa_target(
-    rewards: np.ndarray, next_q: np.ndarray, next_actions: np.ndarray, terminated: np.ndarray | None, gamma: float
-) -> np.ndarray:
+def sarsa_target(rewards: Any, next_q: Rows, next_actions: Any, terminated: Any, gamma: float) -> Any:
     """
     SARSA (Rummery & Niranjan, 1994): y = r + γ · Q(s', a'), a' the action the behaviour policy takes in s'.
 
-    :param rewards: r, shape (n,)
-    :param next_q: Q(s', ·), shape (n, n_actions)
-    :param next_actions: a', shape (n,)
-    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
+    :param rewards: r, shape (n,) (or a float)
+    :param next_q: Q(s', ·), shape (n, n_actions) (or a list)
+    :param next_actions: a', shape (n,) (or an int)
+    :param terminated: Whether s' is terminal, shape (n,) (or a bool); ``None``: none is
     :param gamma: Discount factor γ
-    :return: y, shape (n,)
+    :return: y, shape (n,) (or a float)
     """
-    next_value = np.take_along_axis(next_q, np.asarray(next_actions, dtype=np.int64)[:, None], axis=-1)[:, 0]
-    return _bootstrap(rewards, next_value, terminated, gamma)
+    return bootstrap(rewards, row_pick(next_q, next_actions), terminated, gamma)
 
 
-def expected_sarsa_target(
-    rewards: np.ndarray, next_q: np.ndarray, next_probs: np.ndarray, terminated: np.ndarray | None, gamma: float
-) -> np.ndarray:
+def expected_sarsa_target(rewards: Any, next_q: Rows, epsilon: float, terminated: Any, gamma: float) -> Any:
     """
-    Expected SARSA (van Seijen et al., 2009): y = r + γ · Σ_a' π(a'|s') Q(s', a').
+    Expected SARSA (van Seijen et al., 2009) under the ε-greedy policy: y = r + γ · Σ_a' π(a'|s') Q(s', a')
+    = r + γ · (ε · mean_a' Q(s', a') + (1 − ε) · max_a' Q(s', a')), the expectation of
+    :func:`epsilon_greedy_probs` written out.
 
-    :param rewards: r, shape (n,)
-    :param next_q: Q(s', ·), shape (n, n_actions)
-    :param next_probs: π(· | s'), shape (n, n_actions), e.g. from :func:`epsilon_greedy_probs`
-    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
+    :param rewards: r, shape (n,) (or a float)
+    :param next_q: Q(s', ·), shape (n, n_actions) (or a list)
+    :param epsilon: Exploration rate ε of the policy the expectation is taken under
+    :param terminated: Whether s' is terminal, shape (n,) (or a bool); ``None``: none is
     :param gamma: Discount factor γ
-    :return: y, shape (n,)
+    :return: y, shape (n,) (or a float)
     """
-    return _bootstrap(rewards, (next_probs * next_q).sum(axis=-1), terminated, gamma)
+    return bootstrap(rewards, epsilon * row_mean(next_q) + (1.0 - epsilon) * row_max(next_q), terminated, gamma)
 
 
-def double_q_learning_target(
-    rewards: np.ndarray, next_q_select: np.ndarray, next_q_evaluate: np.ndarray, terminated: np.ndarray | None, gamma: float
-) -> np.ndarray:
+def double_q_learning_target(rewards: Any, next_q_select: Rows, next_q_evaluate: Rows, terminated: Any, gamma: float) -> Any:
     """
     Double Q-learning (van Hasselt, 2010): y = r + γ · Q_B(s', argmax_a' Q_A(s', a')), where Q_A is the table
     being updated (it selects a') and Q_B the other one (it evaluates a'), which removes max's upward bias.
 
-    :param rewards: r, shape (n,)
-    :param next_q_select: Q_A(s', ·), shape (n, n_actions)
-    :param next_q_evaluate: Q_B(s', ·), shape (n, n_actions)
-    :param terminated: Whether s' is terminal, shape (n,); ``None``: none is
+    :param rewards: r, shape (n,) (or a float)
+    :param next_q_select: Q_A(s', ·), shape (n, n_actions) (or a list)
+    :param next_q_evaluate: Q_B(s', ·), of the same form
+    :param terminated: Whether s' is terminal, shape (n,) (or a bool); ``None``: none is
     :param gamma: Discount factor γ
-    :return: y, shape (n,)
+    :return: y, shape (n,) (or a float)
     """
-    best = next_q_select.argmax(axis=-1)
-    next_value = np.take_along_axis(next_q_evaluate, best[:, None], axis=-1)[:, 0]
-    return _bootstrap(rewards, next_value, terminated, gamma)
+    return bootstrap(rewards, row_pick(next_q_evaluate, row_argmax(next_q_select)), terminated, gamma)
 
 
 def epsilon_greedy_probs(q_values: np.ndarray, epsilon: float) -> np.ndarray:
@@ -106,91 +160,28 @@ def epsilon_greedy_probs(q_values: np.ndarray, epsilon: float) -> np.ndarray:
     return probs
 
 
-def q_learning_target_one(reward: float, next_q: Sequence[float], terminated: bool, gamma: float) -> float:
-    """
-    :func:`q_learning_target` for one transition: y = r + γ · max_a' Q(s', a').
-
-    :param reward: r
-    :param next_q: Q(s', ·), one value per action
-    :param terminated: Whether s' is terminal
-    :param gamma: Discount factor γ
-    :return: y
-    """
-    return reward if terminated else reward + gamma * max(next_q)
-
-
-def sarsa_target_one(reward: float, next_q: Sequence[float], next_action: int, terminated: bool, gamma: float) -> float:
-    """
-    :func:`sarsa_target` for one transition: y = r + γ · Q(s', a').
-
-    :param reward: r
-    :param next_q: Q(s', ·), one value per action
-    :param next_action: a'
-    :param terminated: Whether s' is terminal
-    :param gamma: Discount factor γ
-    :return: y
-    """
-    return reward if terminated else reward + gamma * next_q[next_action]
-
-
-def expected_sarsa_target_one(reward: float, next_q: Sequence[float], epsilon: float, terminated: bool, gamma: float) -> float:
-    """
-    :func:`expected_sarsa_target` for one transition under the ε-greedy policy:
-    y = r + γ · (ε/|A| · Σ_a' Q(s', a') + (1 − ε) · max_a' Q(s', a')), the expectation of
-    :func:`epsilon_greedy_probs` written out.
-
-    :param reward: r
-    :param next_q: Q(s', ·), one value per action
-    :param epsilon: Exploration rate ε of the policy the expectation is taken under
-    :param terminated: Whether s' is terminal
-    :param gamma: Discount factor γ
-    :return: y
-    """
-    if terminated:
-        return reward
-    return reward + gamma * (epsilon / len(next_q) * sum(next_q) + (1.0 - epsilon) * max(next_q))
-
-
-def double_q_learning_target_one(
-    reward: float, next_q_select: list[float], next_q_evaluate: Sequence[float], terminated: bool, gamma: float
-) -> float:
-    """
-    :func:`double_q_learning_target` for one transition: y = r + γ · Q_B(s', argmax_a' Q_A(s', a')), the first
-    maximum on ties (as ``argmax``).
-
-    :param reward: r
-    :param next_q_select: Q_A(s', ·), the table being updated
-    :param next_q_evaluate: Q_B(s', ·), the other table
-    :param terminated: Whether s' is terminal
-    :param gamma: Discount factor γ
-    :return: y
-    """
-    if terminated:
-        return reward
-    best = next_q_select.index(max(next_q_select))
-    return reward + gamma * next_q_evaluate[best]
-
-
-def td_errors(targets: np.ndarray, q_values: np.ndarray) -> np.ndarray:
+def td_errors(targets: Any, q_values: Any) -> Any:
     """
     δ = y − Q(s, a), the step the table takes towards the target (times the learning rate).
 
-    :param targets: y, shape (n,)
-    :param q_values: Q(s, a) of the transitions, shape (n,)
-    :return: δ, shape (n,)
+    :param targets: y, shape (n,) (or a float)
+    :param q_values: Q(s, a) of the transitions, of the same form
+    :return: δ, of the same form
     """
     return targets - q_values
 
 
 __all__ = [
+    "bootstrap",
     "double_q_learning_target",
-    "double_q_learning_target_one",
     "epsilon_greedy_probs",
     "expected_sarsa_target",
-    "expected_sarsa_target_one",
     "q_learning_target",
-    "q_learning_target_one",
+    "q_rows",
+    "row_argmax",
+    "row_max",
+    "row_mean",
+    "row_pick",
     "sarsa_target",
-    "sarsa_target_one",
     "td_errors",
 ]

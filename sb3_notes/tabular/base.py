@@ -1,9 +1,7 @@
 """The shared base of the tabular TD learners: SB3's ``BaseAlgorithm`` with an online, per-step table update."""
 
-import random
 import sys
 import time
-from functools import partial
 from operator import itemgetter
 from typing import Any, ClassVar, TypeVar
 
@@ -20,7 +18,8 @@ from sb3_notes.common.finite import check_env_step
 from sb3_notes.common.state_encoding import StateEncoder, check_tabular_space
 from sb3_notes.common.td_targets import td_errors
 from sb3_notes.common.validation import check_float_or_schedule, check_range, check_type
-from sb3_notes.tabular.policies import RandomDraws, TabularPolicy, action_values, epsilon_greedy, epsilon_greedy_one
+from sb3_notes.tabular.one_env import learn_one_env
+from sb3_notes.tabular.policies import RandomDraws, TabularPolicy, action_values, epsilon_greedy
 
 SelfTabular = TypeVar("SelfTabular", bound="TabularAlgorithm")
 
@@ -89,7 +88,7 @@ class TabularAlgorithm(NotesAlgorithm):
     learning_rate_bounds: ClassVar[tuple[float | None, float | None]] = (0.0, 1.0)
     supported_action_spaces = (spaces.Discrete,)
     action_space_hint = "A table needs a finite action set: discretise continuous actions first."
-    # Number of Q-tables (Double Q-learning keeps two)
+    # Number of Q-tables (Double Q-learning keeps two); with several, each transition updates one, drawn uniformly
     n_tables: ClassVar[int] = 1
     # Whether the target needs a', the action the behaviour policy takes next (SARSA)
     needs_next_action: ClassVar[bool] = False
@@ -174,49 +173,22 @@ class TabularAlgorithm(NotesAlgorithm):
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_encode"]  # rebuilt from the space by _setup_model
 
-    # --- the TD target: what the four learners differ in -------------------------------------------------
-
-    def _update_tables(self, n: int) -> np.ndarray | None:
-        """Which table each of the ``n`` transitions updates (``None``: the only one)."""
-        return None
-
-    def _update_table_one(self) -> int:
-        """:meth:`_update_tables` for the one-env path: the table one transition updates."""
-        return 0
+    # --- the TD target: what the learners differ in -------------------------------------------------
 
     def _td_target(
-        self,
-        q: np.ndarray,
-        tables: np.ndarray | None,
-        rewards: np.ndarray,
-        next_states: np.ndarray,
-        next_actions: np.ndarray | None,
-        terminated: np.ndarray | None,
-    ) -> np.ndarray:
+        self, q: np.ndarray, tables: Any, rewards: Any, next_states: Any, next_actions: Any, terminated: Any
+    ) -> Any:
         """
-        y for each transition.
+        y for each transition: the one method a learner writes. Both loops call it, the batched one with arrays
+        and the one-env loop with one transition's Python numbers; :func:`q_rows` and the row operations of
+        :mod:`sb3_notes.common.td_targets` take either form, so one body serves both.
 
         :param q: The tables, shape (n_tables, n_states, n_actions), read only here
-        :param tables: The table each transition updates, shape (n,), or ``None`` with one table
-        :param rewards: r, shape (n,)
-        :param next_states: Row of s' (the true final observation when truncated), shape (n,)
-        :param next_actions: a' (only for ``needs_next_action``), shape (n,)
-        :param terminated: Whether s' is terminal, shape (n,); ``None`` when none is
-        """
-        raise NotImplementedError
-
-    def _td_target_one(
-        self, q: np.ndarray, table: int, reward: float, next_state: int, next_action: int | None, terminated: bool
-    ) -> float:
-        """
-        :meth:`_td_target` for one transition, in plain Python (the one-env path; the same number).
-
-        :param q: The tables, shape (n_tables, n_states, n_actions), read only here
-        :param table: The table the transition updates
-        :param reward: r
-        :param next_state: Row of s'
-        :param next_action: a' (only for ``needs_next_action``)
-        :param terminated: Whether s' is terminal
+        :param tables: The table each transition updates: shape (n,), or an int (one table, or one transition)
+        :param rewards: r, shape (n,), or a float
+        :param next_states: Row of s' (the true final observation when truncated), shape (n,), or an int
+        :param next_actions: a' (only for ``needs_next_action``, else ``None``), shape (n,), or an int
+        :param terminated: Whether s' is terminal, shape (n,) or a bool; ``None`` when none is
         """
         raise NotImplementedError
 
@@ -227,13 +199,6 @@ class TabularAlgorithm(NotesAlgorithm):
         if self.num_timesteps < self.learning_starts:
             return draws.next()[1].copy() if draws is not None else np.random.randint(q.shape[2], size=len(states))
         return epsilon_greedy(action_values(q, states), self.exploration_rate, None if draws is None else draws.next())
-
-    def _behaviour_action_one(self, q: np.ndarray, state: int) -> int:
-        """:meth:`_behaviour_actions` for one state, in plain Python."""
-        if self.num_timesteps < self.learning_starts:
-            return int(random.random() * q.shape[2])
-        values = q[0, state] if len(q) == 1 else q[:, state].mean(axis=0)
-        return epsilon_greedy_one(values.tolist(), self.exploration_rate)
 
     def _td_update(
         self,
@@ -250,11 +215,12 @@ class TabularAlgorithm(NotesAlgorithm):
         Q(s, a) ← Q(s, a) + α (y − Q(s, a)) for every env at once; returns δ. ``learning_rate``: α if the
         caller has it already, else read from the schedule at the current progress.
         """
-        tables = self._update_tables(len(states))
+        # with several tables (Double Q-learning) each transition updates one, drawn uniformly
+        tables = np.random.randint(self.n_tables, size=len(states)) if self.n_tables > 1 else 0
         targets = self._td_target(q, tables, rewards, next_states, next_actions, terminated)
         n_states, n_actions = q.shape[1:]
         flat = states * n_actions + actions  # entry (table, s, a) of the flattened tables
-        if tables is not None:
+        if self.n_tables > 1:
             flat = flat + tables * (n_states * n_actions)
         q_flat = q.reshape(-1)  # a view: writing it writes the policy's buffer
         q_sa = q_flat[flat]
@@ -268,27 +234,6 @@ class TabularAlgorithm(NotesAlgorithm):
         else:
             # envs that hit the same entry in one step share one mean step (a sum would overshoot)
             np.add.at(q_flat, flat, step / _collision_counts(flat, q_flat.size))
-        return delta
-
-    def _td_update_one(
-        self,
-        q: np.ndarray,
-        state: int,
-        action: int,
-        reward: float,
-        next_state: int,
-        next_action: int | None,
-        terminated: bool,
-        learning_rate: float | None = None,
-    ) -> float:
-        """:meth:`_td_update` for one transition, in plain Python floats (the same arithmetic); returns δ."""
-        table = self._update_table_one()
-        target = self._td_target_one(q, table, reward, next_state, next_action, terminated)
-        q_sa = float(q[table, state, action])
-        delta = target - q_sa
-        if learning_rate is None:
-            learning_rate = self.lr_schedule(self._current_progress_remaining)
-        q[table, state, action] = q_sa + learning_rate * delta
         return delta
 
     def _loop_constants(self, callback: BaseCallback) -> tuple[bool, float | None]:
@@ -365,8 +310,9 @@ class TabularAlgorithm(NotesAlgorithm):
         assert self.env is not None, "You must set the environment before calling learn()"
         try:
             callback.on_rollout_start()
-            if self.env.num_envs == 1:
-                self._learn_loop_one_env(total_timesteps, callback, log_interval)
+            # the plain-Python loop for one env, unless the learner changed the update itself (it then runs batched)
+            if self.env.num_envs == 1 and type(self)._td_update is TabularAlgorithm._td_update:
+                learn_one_env(self, total_timesteps, callback, log_interval)
             else:
                 self._learn_loop(total_timesteps, callback, log_interval)
             callback.on_rollout_end()
@@ -446,78 +392,6 @@ class TabularAlgorithm(NotesAlgorithm):
             self._last_obs = new_obs  # type: ignore[assignment]
             if n_done:
                 self._on_episodes_end(n_done, dones, infos, log_interval)
-
-    def _learn_loop_one_env(self, total_timesteps: int, callback: BaseCallback, log_interval: int | None) -> None:
-        """
-        :meth:`_learn_loop` for a single env, on Python ints and floats: with one env the NumPy calls of the
-        batched loop, a microsecond each, would cost more than the env step. Same order of events, same
-        arithmetic; the random draws come from Python's ``random`` (seeded by SB3 with the same seed).
-        """
-        assert self.env is not None and self._last_obs is not None
-        env = self.env
-        space, encode = self.observation_space, self._encode
-        q = self.policy.q_table.numpy()
-        # bound methods and fixed settings in locals: at a few microseconds per step, attribute lookups show
-        behaviour, td_update = self._behaviour_action_one, self._td_update_one
-        update_progress, exploration_schedule = self._update_current_progress_remaining, self.exploration_schedule
-        needs_next_action, learning_starts = self.needs_next_action, self.learning_starts
-        share_locals, constant_lr = self._loop_constants(callback)
-        eps_moving = True  # see _loop_constants
-        start = int(space.start) if isinstance(space, spaces.Discrete) else None
-        # the (1,)-shaped action batch of each action, made once and read-only (nothing may change it in place)
-        action_batches = [np.array((a,)) for a in range(q.shape[2])]
-        for batch in action_batches:
-            batch.flags.writeable = False
-
-        n_rows = self.policy.q_table.shape[1]
-        first_row = partial(self._first_row, start=start, n_rows=n_rows)
-
-        state = first_row(self._last_obs)
-        while self.num_timesteps < total_timesteps:
-            if self._next_actions is not None:
-                action = int(self._next_actions[0])  # SARSA: the a' its last target used is the action taken now
-            else:
-                action = behaviour(q, state)
-            actions = action_batches[action]
-            new_obs, rewards, dones, infos = env.step(actions)
-
-            self.num_timesteps += 1
-            reward = float(rewards[0])
-            if reward - reward != 0.0:  # NaN or ±inf, before the table sees it
-                check_env_step(type(self).__name__, self.num_timesteps, new_obs, rewards)
-            if share_locals:
-                callback.update_locals(locals())
-            if not callback.on_step():
-                self._last_obs = new_obs  # type: ignore[assignment]
-                self._next_actions = None
-                break
-            done = bool(dones[0])
-            new_state = next_state = first_row(new_obs)
-            terminated = False
-            if done:  # s' is the true final observation, not the reset one (see _next_states)
-                next_state = encode.one(infos[0]["terminal_observation"])
-                terminated = not infos[0].get("TimeLimit.truncated", False)
-            update_progress(self.num_timesteps, self._total_timesteps)
-            if eps_moving:
-                self.exploration_rate = exploration_schedule(self._current_progress_remaining)
-                eps_moving = 1.0 - self._current_progress_remaining <= self.exploration_fraction
-            next_action = None
-            if needs_next_action:
-                next_action = behaviour(q, new_state)
-                self._next_actions = action_batches[next_action]
-                if done:
-                    next_action = behaviour(q, next_state)
-
-            if self.num_timesteps > learning_starts:
-                delta = td_update(q, state, action, reward, next_state, next_action, terminated, constant_lr)
-                self._td_error_sum += abs(delta)
-                self._td_error_count += 1
-                self._n_updates += 1
-
-            state = new_state
-            self._last_obs = new_obs  # type: ignore[assignment]
-            if done:
-                self._on_episodes_end(1, dones, infos, log_interval)
 
     def dump_logs(self) -> None:
         """Write log data (SB3's off-policy keys, plus ε, α and the mean |δ| since the last dump)."""

@@ -1,9 +1,8 @@
-import random
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import double_q_learning_target, double_q_learning_target_one
+from sb3_notes.common.td_targets import double_q_learning_target, q_rows
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -18,22 +17,14 @@ class DoubleQLearning(TabularAlgorithm):
     """
 
     __doc__ = with_base_params(__doc__)
-    n_tables: ClassVar[int] = 2
+    n_tables: ClassVar[int] = 2  # the base draws each transition's table, the fair coin
 
-    def _update_tables(self, n: int) -> np.ndarray | None:
-        return np.random.randint(2, size=n)
-
-    def _update_table_one(self) -> int:
-        return int(random.random() < 0.5)
-
-    def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
-        assert tables is not None
+    def _td_target(
+        self, q: np.ndarray, tables: Any, rewards: Any, next_states: Any, next_actions: Any, terminated: Any
+    ) -> Any:
         # Q_A (updated, selects a') and Q_B (evaluates it), each transition's own coin flip
-        return double_q_learning_target(rewards, q[tables, next_states], q[1 - tables, next_states], terminated, self.gamma)
-
-    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
-        select, evaluate = q[table, next_state].tolist(), q[1 - table, next_state].tolist()
-        return double_q_learning_target_one(reward, select, evaluate, terminated, self.gamma)
+        select, evaluate = q_rows(q, tables, next_states), q_rows(q, 1 - tables, next_states)
+        return double_q_learning_target(rewards, select, evaluate, terminated, self.gamma)
 
 
 __all__ = ["DoubleQLearning"]

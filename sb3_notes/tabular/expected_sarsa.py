@@ -1,8 +1,8 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import epsilon_greedy_probs, expected_sarsa_target, expected_sarsa_target_one
+from sb3_notes.common.td_targets import expected_sarsa_target, q_rows
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -18,14 +18,10 @@ class ExpectedSARSA(TabularAlgorithm):
     __doc__ = with_base_params(__doc__)
     n_tables: ClassVar[int] = 1
 
-    def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
-        next_q = q[0].take(next_states, axis=0)
-        return expected_sarsa_target(
-            rewards, next_q, epsilon_greedy_probs(next_q, self.exploration_rate), terminated, self.gamma
-        )
-
-    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
-        return expected_sarsa_target_one(reward, q[0, next_state].tolist(), self.exploration_rate, terminated, self.gamma)
+    def _td_target(
+        self, q: np.ndarray, tables: Any, rewards: Any, next_states: Any, next_actions: Any, terminated: Any
+    ) -> Any:
+        return expected_sarsa_target(rewards, q_rows(q, 0, next_states), self.exploration_rate, terminated, self.gamma)
 
 
 __all__ = ["ExpectedSARSA"]

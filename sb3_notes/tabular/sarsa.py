@@ -1,8 +1,8 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sb3_notes.common.td_targets import sarsa_target, sarsa_target_one
+from sb3_notes.common.td_targets import q_rows, sarsa_target
 from sb3_notes.tabular.base import TabularAlgorithm, with_base_params
 
 
@@ -22,13 +22,11 @@ class SARSA(TabularAlgorithm):
     n_tables: ClassVar[int] = 1
     needs_next_action: ClassVar[bool] = True
 
-    def _td_target(self, q, tables, rewards, next_states, next_actions, terminated) -> np.ndarray:
+    def _td_target(
+        self, q: np.ndarray, tables: Any, rewards: Any, next_states: Any, next_actions: Any, terminated: Any
+    ) -> Any:
         assert next_actions is not None
-        return sarsa_target(rewards, q[0].take(next_states, axis=0), next_actions, terminated, self.gamma)
-
-    def _td_target_one(self, q, table, reward, next_state, next_action, terminated) -> float:
-        assert next_action is not None
-        return sarsa_target_one(reward, q[0, next_state].tolist(), next_action, terminated, self.gamma)
+        return sarsa_target(rewards, q_rows(q, 0, next_states), next_actions, terminated, self.gamma)
 
 
 __all__ = ["SARSA"]
