@@ -16,8 +16,8 @@ import numpy as np
 import stable_baselines3
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.distributions import DiagGaussianDistribution, MultiCategoricalDistribution
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticCnnPolicy, ActorCriticPolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
@@ -89,11 +89,11 @@ def _flat_box_features(policy: ActorCriticPolicy) -> bool:
     )
 
 
-def fast_rollout_fallback_reason(model: OnPolicyAlgorithm) -> str | None:
+def fast_rollout_fallback_reason(model: BaseAlgorithm) -> str | None:
     """
     Why the fast path cannot be used for this model, or ``None`` if it can.
 
-    :param model: An SB3 on-policy algorithm (with ``fast_rollout`` set, or ``True`` by default)
+    :param model: An SB3 algorithm with an actor-critic policy (``fast_rollout`` set, or ``True`` by default)
     :return: A short reason (for logs and tests), or ``None``
     """
     policy = model.policy
@@ -202,7 +202,7 @@ class LeanActorCritic:
         return self.ops.kl(old, new)
 
 
-def lean_view(model: OnPolicyAlgorithm, cached: "LeanActorCritic | None", refresh: bool = False) -> "LeanActorCritic | None":
+def lean_view(model: BaseAlgorithm, cached: "LeanActorCritic | None", refresh: bool = False) -> "LeanActorCritic | None":
     """
     The lean view of ``model.policy``, or ``None`` when the model must use SB3's own code.
 

@@ -1,3 +1,6 @@
+import sys
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -5,7 +8,6 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import (
     ActorCriticCnnPolicy,
     ActorCriticPolicy,
@@ -14,7 +16,7 @@ from stable_baselines3.common.policies import (
     MultiInputActorCriticPolicy,
 )
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
-from stable_baselines3.common.utils import explained_variance, obs_as_tensor
+from stable_baselines3.common.utils import explained_variance, obs_as_tensor, safe_mean
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
 from torch.nn import functional as F
@@ -41,11 +43,15 @@ class PolicyGradientBatch:
     n_episodes: int
 
 
-class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
+class REINFORCE(NotesAlgorithm):
     """
     REINFORCE: the vanilla policy gradient of whole episodes (notes §2), with the notes' two improvements, reward-to-go
     (``returns``) and a baseline (``baseline``), as switches. One gradient step per batch of ``n_episodes`` finished
     episodes; how batches, time limits and stopping work is on the docs page (docs/algorithms/reinforce.md).
+
+    A subclass of SB3's ``BaseAlgorithm``, not of ``OnPolicyAlgorithm``: a batch is a number of whole episodes, not
+    ``n_steps`` steps of each env, so SB3's fixed-size rollout buffer and loop do not apply. It uses SB3's
+    ``ActorCriticPolicy`` (the critic is the ``baseline="value"``), logger keys and ``dump_logs`` layout.
 
     Paper: https://link.springer.com/article/10.1007/BF00992696 (Williams, 1992)
 
@@ -89,6 +95,7 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
         "MultiInputPolicy": MultiInputActorCriticPolicy,
     }
     supported_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+    policy: ActorCriticPolicy
 
     def __init__(
         self,
@@ -119,23 +126,21 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
             policy,
             env,
             learning_rate=learning_rate,
-            n_steps=1,  # unused: a rollout lasts until n_episodes episodes have finished
-            gamma=gamma,
-            gae_lambda=gae_lambda,
-            ent_coef=ent_coef,
-            vf_coef=vf_coef,
-            max_grad_norm=max_grad_norm,
-            use_sde=False,
-            sde_sample_freq=-1,
+            policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs,
             verbose=verbose,
             device=device,
+            use_sde=False,
+            sde_sample_freq=-1,
+            support_multi_env=True,
             seed=seed,
-            _init_setup_model=False,
         )
-        del self.n_steps  # SB3's fixed rollout length has no meaning here; n_episodes replaces it
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.ent_coef = ent_coef
+        self.vf_coef = vf_coef
+        self.max_grad_norm = max_grad_norm
         self.n_episodes = n_episodes
         self.returns = returns
         self.baseline = baseline
@@ -185,7 +190,8 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
             )
 
     def _setup_model(self) -> None:
-        # OnPolicyAlgorithm's setup, without its fixed-size RolloutBuffer (an EpisodeStore is made by learn()).
+        # SB3 A2C/PPO's setup (OnPolicyAlgorithm._setup_model) without its fixed-size RolloutBuffer: an EpisodeStore is
+        # made by learn()
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
         self.policy = self.policy_class(  # type: ignore[assignment]
@@ -197,7 +203,18 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
                 f"baseline='value' needs a policy with a value head (`value_net`); {type(self.policy).__name__} has "
                 f"none. Accepted baselines without one: 'none', 'mean'"
             )
-        self._maybe_recommend_cpu()
+        if self.device != th.device("cpu") and self.policy_class is ActorCriticPolicy:
+            # SB3's advice for A2C/PPO (OnPolicyAlgorithm._maybe_recommend_cpu): small MLPs run best on the CPU
+            warnings.warn(
+                "You are trying to run REINFORCE on the GPU with an MlpPolicy; it is primarily intended to run on the CPU "
+                "when not using a CNN policy (see https://github.com/DLR-RM/stable-baselines3/issues/1245). Pass "
+                "device='cpu' to use the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.optimizer"], []  # as SB3's on-policy algorithms: the file keeps Adam's state
 
     def _excluded_save_params(self) -> list[str]:
         # the lean view holds references to the policy's parameters; it is rebuilt at the next rollout
@@ -428,3 +445,24 @@ class REINFORCE(NotesAlgorithm, OnPolicyAlgorithm):
 
         callback.on_training_end()
         return self
+
+    def dump_logs(self, iteration: int = 0) -> None:
+        """
+        Write log data: SB3's on-policy keys (``OnPolicyAlgorithm.dump_logs``), an iteration being one update.
+
+        :param iteration: Current logging iteration (updates so far in this ``learn`` call)
+        """
+        assert self.ep_info_buffer is not None and self.ep_success_buffer is not None
+        time_elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
+        fps = int((self.num_timesteps - self._num_timesteps_at_start) / time_elapsed)
+        if iteration > 0:
+            self.logger.record("time/iterations", iteration, exclude="tensorboard")
+        if len(self.ep_info_buffer) > 0 and len(self.ep_info_buffer[0]) > 0:
+            self.logger.record("rollout/ep_rew_mean", safe_mean([ep_info["r"] for ep_info in self.ep_info_buffer]))
+            self.logger.record("rollout/ep_len_mean", safe_mean([ep_info["l"] for ep_info in self.ep_info_buffer]))
+        self.logger.record("time/fps", fps)
+        self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
+        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
+        if len(self.ep_success_buffer) > 0:
+            self.logger.record("rollout/success_rate", safe_mean(self.ep_success_buffer))
+        self.logger.dump(step=self.num_timesteps)
