@@ -277,7 +277,6 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
             f"{' > '.join(labels[s] for s in paper_ranked)} — {'the same' if ranked == paper_ranked else 'different'}.",
             "",
         ]
-    lines += ["**Reading.** _To be written from the table above once the runs are in._", ""]
     for t in ablation.tasks:
         series = {ablation.settings[s][0]: runs[(s, t)] for s in ablation.settings if runs[(s, t)]}
         if series:
