@@ -26,6 +26,7 @@ TABULAR_SPACES: tuple[type[spaces.Space], ...] = (
     spaces.Tuple,
     spaces.Dict,
 )
+_max = np.maximum.reduce  # the ufunc's reduce directly: ndarray.max/any add a Python layer, once per step
 _HINT = (
     "A table needs a finite observation space: discretise the observations first (e.g. a gymnasium "
     "ObservationWrapper that bins each Box dimension into a MultiDiscrete), or use a function approximator such as DQN."
@@ -127,11 +128,12 @@ def _not_in_space(obs: Any, space: spaces.Space) -> ValueError:
 
 
 def _encode_discrete(space: spaces.Discrete, obs: Any, check: bool) -> np.ndarray:
-    # the common case, kept to three NumPy operations
+    # the common case, kept to three NumPy operations: a negative int64 viewed as uint64 is ≥ 2^63, so one max
+    # over the view finds an index outside [0, n) on either side
     index = np.asarray(obs, dtype=np.int64)
     if space.start:
         index = index - int(space.start)
-    if check and (index.ndim > 1 or _outside(index, np.uint64(space.n))):
+    if check and (index.ndim > 1 or (index.size and int(_max(index.view(np.uint64), axis=None)) >= space.n)):
         raise _not_in_space(obs, space)
     return index
 

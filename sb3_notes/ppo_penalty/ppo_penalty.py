@@ -301,7 +301,11 @@ class PPOPenalty(FastOnPolicyAlgorithm):
                 self.policy.optimizer.zero_grad()
                 loss.backward()
                 grad_norm = th.nn.utils.clip_grad_norm_(parameters, self.max_grad_norm)
-                check_finite("PPOPenalty", f"update {self._n_updates + 1}", **batch_terms._asdict(), grad_norm=grad_norm)
+                # the loss sums the terms (0 · NaN is NaN) and the norm covers the gradient: one sync gates them all
+                gate = batch_terms.loss + grad_norm
+                check_finite(
+                    "PPOPenalty", f"update {self._n_updates + 1}", gate=gate, **batch_terms._asdict(), grad_norm=grad_norm
+                )
                 self.policy.optimizer.step()
                 terms.append(batch_terms)
             self._n_updates += 1

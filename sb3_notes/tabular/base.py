@@ -238,23 +238,16 @@ class TabularAlgorithm(NotesAlgorithm):
 
     def _loop_constants(self, callback: BaseCallback) -> tuple[bool, float | None]:
         """
-        What the training loops can work out once rather than every step: whether anyone reads the
-        callback's ``locals`` (not when ``learn`` got no callback: SB3 then wraps ``None`` in a
-        ``ConvertCallback`` that never reads them), and α when it is a constant (``None``: a schedule).
+        What the training loops can work out once rather than every step: whether the callback does anything
+        (not when ``learn`` got no callback: SB3 then wraps ``None`` in a ``ConvertCallback`` that never reads
+        the locals and whose ``on_step`` only returns True, so the loops skip both), and α when it is a constant
+        (``None``: a schedule).
         The loops also stop evaluating ε once DQN's linear schedule has reached its final value (past
         ``exploration_fraction``; within one ``learn`` the progress only moves forward).
         """
-        share_locals = not (type(callback) is ConvertCallback and callback.callback is None)
+        callback_active = not (type(callback) is ConvertCallback and callback.callback is None)
         constant_lr = None if callable(self.learning_rate) else float(self.learning_rate)
-        return share_locals, constant_lr
-
-    def _first_row(self, obs: Any, start: int | None, n_rows: int) -> int:
-        """Row of the only env's observation in a VecEnv batch (``start``: the ``Discrete`` space's, else ``None``)."""
-        if start is not None:
-            row = int(obs[0]) - start
-            if 0 <= row < n_rows:
-                return row
-        return int(self._rows(obs)[0])  # raises for a Discrete observation outside the space, naming the step
+        return callback_active, constant_lr
 
     def _rows(self, obs: Any) -> np.ndarray:
         """Table rows of a VecEnv's observations; ``ValueError`` naming the step for one outside the space."""
@@ -344,8 +337,9 @@ class TabularAlgorithm(NotesAlgorithm):
         encode = self._encode
         q = self.policy.q_table.numpy()  # shares memory with the torch buffer that get_parameters/save read
         draws = RandomDraws(n_envs, q.shape[2])
-        share_locals, constant_lr = self._loop_constants(callback)
+        callback_active, constant_lr = self._loop_constants(callback)
         eps_moving = True  # see _loop_constants
+        total = float(self._total_timesteps)
         states = self._rows(self._last_obs)
         while self.num_timesteps < total_timesteps:
             if self._next_actions is not None:
@@ -355,19 +349,23 @@ class TabularAlgorithm(NotesAlgorithm):
             new_obs, rewards, dones, infos = env.step(actions)
 
             self.num_timesteps += n_envs
-            if not np.isfinite(rewards).all():  # before the table sees it: a NaN entry wins every argmax after
+            # finite iff every reward is, bar an overflow (then the scan decides); for a handful of envs a Python
+            # sum is cheaper than NumPy's
+            reward_sum = sum(rewards.tolist())
+            if reward_sum - reward_sum != 0.0:  # before the table sees it: a NaN entry wins every argmax after
                 check_env_step(type(self).__name__, self.num_timesteps, new_obs, rewards)
-            if share_locals:
+            if callback_active:  # else the callback is SB3's no-op wrapper of None: on_step would only return True
                 callback.update_locals(locals())
-            if not callback.on_step():
-                self._last_obs = new_obs  # type: ignore[assignment]
-                self._next_actions = None
-                break
+                if not callback.on_step():
+                    self._last_obs = new_obs  # type: ignore[assignment]
+                    self._next_actions = None
+                    break
             n_done = int(np.count_nonzero(dones))
             new_states = self._rows(new_obs)
             next_states, terminated = self._next_states(new_states, dones, infos) if n_done else (new_states, dones)
             # progress and ε move before the update, which reads α and (Expected SARSA) ε at the new progress
-            self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+            progress = 1.0 - float(self.num_timesteps) / total  # _update_current_progress_remaining, inlined
+            self._current_progress_remaining = progress if progress > 0.0 else 0.0  # the last step may overshoot
             if eps_moving:
                 self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
                 eps_moving = 1.0 - self._current_progress_remaining <= self.exploration_fraction

@@ -9,8 +9,9 @@ The random draws come from Python's ``random``, which SB3's ``set_random_seed`` 
 """
 
 import random
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from gymnasium import spaces
@@ -54,6 +55,19 @@ def td_update_one(
     return delta
 
 
+def _first_row_reader(model: "TabularAlgorithm", start: int | None, n_rows: int) -> Callable[[Any], int]:
+    """The row of the only env's observation in a VecEnv batch (``start``: the ``Discrete`` space's, else ``None``)."""
+
+    def first_row(obs: Any) -> int:
+        if start is not None:
+            row = int(obs[0]) - start
+            if 0 <= row < n_rows:
+                return row
+        return int(model._rows(obs)[0])  # raises for a Discrete observation outside the space, naming the step
+
+    return first_row
+
+
 def learn_one_env(model: "TabularAlgorithm", total_timesteps: int, callback: BaseCallback, log_interval: int | None) -> None:
     """
     :meth:`TabularAlgorithm._learn_loop` for a VecEnv of one env.
@@ -69,16 +83,16 @@ def learn_one_env(model: "TabularAlgorithm", total_timesteps: int, callback: Bas
     q = model.policy.q_table.numpy()  # shares memory with the torch buffer that get_parameters/save read
     # fixed settings and bound methods in locals: at a few microseconds per step, attribute lookups show
     behaviour, td_update = partial(behaviour_action_one, model, q), partial(td_update_one, model, q)
-    update_progress, exploration_schedule = model._update_current_progress_remaining, model.exploration_schedule
+    exploration_schedule = model.exploration_schedule
     needs_next_action, learning_starts = model.needs_next_action, model.learning_starts
-    share_locals, constant_lr = model._loop_constants(callback)
+    callback_active, constant_lr = model._loop_constants(callback)
     eps_moving = True  # see TabularAlgorithm._loop_constants
     start = int(space.start) if isinstance(space, spaces.Discrete) else None
     # the (1,)-shaped action batch of each action, made once and read-only (nothing may change it in place)
     action_batches = [np.array((a,)) for a in range(q.shape[2])]
     for batch in action_batches:
         batch.flags.writeable = False
-    first_row = partial(model._first_row, start=start, n_rows=q.shape[1])
+    first_row, total = _first_row_reader(model, start, q.shape[1]), float(model._total_timesteps)
 
     state = first_row(model._last_obs)
     while model.num_timesteps < total_timesteps:
@@ -93,19 +107,20 @@ def learn_one_env(model: "TabularAlgorithm", total_timesteps: int, callback: Bas
         reward = float(rewards[0])
         if reward - reward != 0.0:  # NaN or ±inf, before the table sees it
             check_env_step(type(model).__name__, model.num_timesteps, new_obs, rewards)
-        if share_locals:
+        if callback_active:  # else the callback is SB3's no-op wrapper of None: on_step would only return True
             callback.update_locals(locals())
-        if not callback.on_step():
-            model._last_obs = new_obs  # type: ignore[assignment]
-            model._next_actions = None
-            break
+            if not callback.on_step():
+                model._last_obs = new_obs  # type: ignore[assignment]
+                model._next_actions = None
+                break
         done = bool(dones[0])
         new_state = next_state = first_row(new_obs)
         terminated = False
         if done:  # s' is the true final observation, not the reset one (see TabularAlgorithm._next_states)
             next_state = encode.one(infos[0]["terminal_observation"])
             terminated = not infos[0].get("TimeLimit.truncated", False)
-        update_progress(model.num_timesteps, model._total_timesteps)
+        # _update_current_progress_remaining inlined; with one env num_timesteps never passes the total (no clamp)
+        model._current_progress_remaining = 1.0 - float(model.num_timesteps) / total
         if eps_moving:
             model.exploration_rate = exploration_schedule(model._current_progress_remaining)
             eps_moving = 1.0 - model._current_progress_remaining <= model.exploration_fraction

@@ -347,7 +347,10 @@ class TRPO(FastOnPolicyAlgorithm):
                 value_loss = F.mse_loss(returns[idx], values)
                 grads = th.autograd.grad(value_loss, critic_params, allow_unused=True)
                 grad_norm = th.linalg.vector_norm(th.stack([th.linalg.vector_norm(g) for g in grads if g is not None]))
-                check_finite("TRPO", f"update {self._n_updates + 1}", value_loss=value_loss, value_grad_norm=grad_norm)
+                gate = value_loss.detach() + grad_norm  # one sync for both in the common case
+                check_finite(
+                    "TRPO", f"update {self._n_updates + 1}", gate=gate, value_loss=value_loss, value_grad_norm=grad_norm
+                )
                 for p, grad in zip(critic_params, grads, strict=True):
                     p.grad = grad
                 self.policy.optimizer.step()
