@@ -268,15 +268,8 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
         "setting run so far on that task, so scores move as rows are added.",
         "",
     ]
-    ranked = [s for s in sorted(averages, key=lambda s: -(averages[s] or -np.inf)) if averages[s] is not None]
-    if len(ranked) > 1:
-        paper_ranked = sorted(ranked, key=lambda s: -(ablation.settings[s][1] or -np.inf))
-        labels = {s: ablation.settings[s][0] for s in ranked}
-        lines += [
-            f"Order of the rows run, ours: {' > '.join(labels[s] for s in ranked)}; the paper's: "
-            f"{' > '.join(labels[s] for s in paper_ranked)} — {'the same' if ranked == paper_ranked else 'different'}.",
-            "",
-        ]
+    lines += _ablation_order(ablation, norm)
+    lines += [READING[0], READING[1], ""]  # the hand-written reading goes here (see write_into)
     for t in ablation.tasks:
         series = {ablation.settings[s][0]: runs[(s, t)] for s in ablation.settings if runs[(s, t)]}
         if series:
@@ -304,14 +297,56 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
     return [*lines, ""]
 
 
+def _ablation_order(ablation: Ablation, norm: dict[tuple[str, str], float]) -> list[str]:
+    """
+    Our order of the settings against the paper's (its 7-task averages), on each task and on the average over the
+    tasks where every setting ran: averages over different task sets would not compare.
+    """
+    settings = [s for s in ablation.settings if any((s, t) in norm for t in ablation.tasks)]
+    if len(settings) < 2:
+        return []
+    label = {s: ablation.settings[s][0] for s in settings}
+    paper = sorted(settings, key=lambda s: -(ablation.settings[s][1] or -np.inf))
+
+    def verdict(ranked: list[str]) -> str:
+        return " > ".join(label[s] for s in ranked) + (" (the paper's order)" if ranked == paper else "")
+
+    lines = [f"Order of the settings, the paper's (7-task averages): {' > '.join(label[s] for s in paper)}.", ""]
+    complete = [t for t in ablation.tasks if all((s, t) in norm for s in settings)]
+    for t in complete:
+        lines.append(f"- {t}: {verdict(sorted(settings, key=lambda s: -norm[(s, t)]))}")
+    if len(complete) > 1:
+        mean = {s: float(np.mean([norm[(s, t)] for t in complete])) for s in settings}
+        lines.append(f"- average over these {len(complete)} tasks: {verdict(sorted(settings, key=lambda s: -mean[s]))}")
+    partial = [t for t in ablation.tasks if t not in complete and any((s, t) in norm for s in settings)]
+    if partial:
+        lines.append(f"- not every setting has run on {', '.join(partial)}: left out of the order")
+    return [*lines, ""]
+
+
+READING = ("<!-- reading: hand-written, kept when the report is regenerated -->", "<!-- end of reading -->")
+
+
 def write_into(page: Path, suite_name: str, text: str) -> None:
-    """Put ``text`` (one heading level down) between ``page``'s markers of the suite, or append it with them."""
+    """
+    Put ``text`` (one heading level down) between ``page``'s markers of the suite, or append it with them. A
+    hand-written reading between the :data:`READING` markers of the old section is carried into the new one (after
+    the figures' table: at the new text's own markers if it has them, else at the end).
+    """
     begin, end = f"<!-- suite {suite_name}: python -m benchmarks report -->", f"<!-- end of suite {suite_name} -->"
     demoted = "\n".join(f"#{line}" if line.startswith("#") else line for line in text.splitlines())
     current = page.read_text() if page.exists() else ""
     if begin in current and end in current:
         head, rest = current.split(begin, 1)
-        current = f"{head}{begin}\n{demoted}\n{end}{rest.split(end, 1)[1]}"
+        old, tail = rest.split(end, 1)
+        if READING[0] in old and READING[1] in old:
+            reading = READING[0] + old.split(READING[0], 1)[1].split(READING[1], 1)[0] + READING[1]
+            if READING[0] in demoted:
+                before, after = demoted.split(READING[0], 1)
+                demoted = before + reading + after.split(READING[1], 1)[1]
+            else:
+                demoted = f"{demoted.rstrip()}\n\n{reading}\n"
+        current = f"{head}{begin}\n{demoted}\n{end}{tail}"
     else:
         current = f"{current.rstrip()}\n\n{begin}\n{demoted}\n{end}\n"
     page.write_text(current)

@@ -192,3 +192,47 @@ def test_cliff_walking_scored_within_its_horizon():
     assert scorer.optimum() == -13.0 and scorer.stationary_optimum() == -13.0
     with pytest.raises(ValueError, match="eval_horizon"):
         exact_score("CliffWalking-v1")
+
+
+def test_ablation_order_compares_settings_only_on_tasks_where_all_ran():
+    from benchmarks.report import _ablation_order
+    from benchmarks.spec import Ablation
+
+    def run(env_id):
+        return RunConfig("x", "random", env_id, 0)
+
+    ablation = Ablation({"a": ("A", 0.8, run), "b": ("B", 0.7, run), "c": ("C", -0.4, run)}, ("T1", "T2", "T3"), run)
+    norm = {
+        ("a", "T1"): 1.0,
+        ("b", "T1"): 0.5,
+        ("c", "T1"): 0.0,  # the paper's order
+        ("a", "T2"): 0.4,
+        ("b", "T2"): 1.0,
+        ("c", "T2"): 0.1,  # B first
+        ("a", "T3"): 1.0,
+        ("c", "T3"): 0.0,  # B missing: T3 is left out, though its averages would favour A and C
+    }
+    lines = _ablation_order(ablation, norm)
+    assert lines[0] == "Order of the settings, the paper's (7-task averages): A > B > C."
+    assert "- T1: A > B > C (the paper's order)" in lines
+    assert "- T2: B > A > C" in lines
+    # over T1 and T2: A 0.7, B 0.75, C 0.05
+    assert "- average over these 2 tasks: B > A > C" in lines
+    assert "- not every setting has run on T3: left out of the order" in lines
+
+
+def test_a_hand_written_reading_survives_regenerating_the_section(tmp_path):
+    from benchmarks.report import READING, write_into
+
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n\nbefore\n")
+    write_into(page, "s", f"# Suite\n\ntable v1\n\n{READING[0]}\n{READING[1]}\n\n![fig](f.png)\n")
+    text = page.read_text()
+    assert "## Suite" in text and "table v1" in text
+    page.write_text(text.replace(f"{READING[0]}\n", f"{READING[0]}\nOur reading, by hand.\n"))
+    write_into(page, "s", f"# Suite\n\ntable v2\n\n{READING[0]}\n{READING[1]}\n\n![fig](f.png)\n")
+    text = page.read_text()
+    assert "table v2" in text and "table v1" not in text
+    assert text.count("Our reading, by hand.") == 1
+    assert text.index("table v2") < text.index("Our reading, by hand.") < text.index("![fig](f.png)")
+    assert text.startswith("# Page\n\nbefore\n")
