@@ -7,6 +7,7 @@
     python -m benchmarks report --suite deep                    # markdown + PNGs from the runs on disk
     python -m benchmarks report --suite ppo_ablation --into docs/benchmarks.md   # that suite's section of the docs
     python -m benchmarks speed [--trpo] [--tabular] [--against REV]   # alternating-round throughput (see speed.py)
+    python -m benchmarks instructions --against REV             # instructions per step before/after (callgrind)
 
 Runs execute in fresh processes, ``--jobs`` at a time (each with one torch thread), seed by seed with the sides of a
 pair side by side, so both meet the same machine load. Each finished run is one JSON file under
@@ -104,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.speed import main as speed_main
 
         return speed_main(argv[1:])
+    if argv[:1] == ["instructions"]:  # likewise
+        from benchmarks.instructions import main as instructions_main
+
+        return instructions_main(argv[1:])
     from benchmarks.suites import suites
 
     parser = argparse.ArgumentParser(
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--runs", action="store_true", help="also every run's NAME@ENV and seed")
     speed = sub.add_parser("speed", help="throughput in alternating rounds in one process (see benchmarks.speed)")
     speed.add_argument("speed_args", nargs=argparse.REMAINDER)
+    instructions = sub.add_parser("instructions", help="instructions per step before/after (see benchmarks.instructions)")
+    instructions.add_argument("instructions_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
     if args.command == "list":

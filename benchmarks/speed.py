@@ -276,6 +276,24 @@ def _without_against(argv: list[str]) -> list[str]:
     return out
 
 
+def export_trees(rev: str, tmp: Path, scripts: tuple[str, ...]) -> tuple[Path, Path]:
+    """
+    Git ``rev``'s ``sb3_notes`` in ``tmp/before``, and this tree's copies of ``scripts`` (files of ``benchmarks/``)
+    in ``tmp/probe/benchmarks``, to put ahead of either ``sb3_notes`` on the path: both sides run the same script.
+
+    :return: The folders ``before`` and ``probe``
+    """
+    here = Path(__file__).resolve().parent.parent
+    before, probe = tmp / "before", tmp / "probe"
+    before.mkdir()
+    archive = subprocess.run(["git", "-C", str(here), "archive", rev, "sb3_notes"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
+    (probe / "benchmarks").mkdir(parents=True)
+    for name in ("__init__.py", *scripts):
+        shutil.copy(Path(__file__).with_name(name), probe / "benchmarks" / name)
+    return before, probe
+
+
 def against(rev: str, argv: list[str], repeats: int) -> int:
     """
     The same measurement on git ``rev``'s ``sb3_notes`` (before) and this tree's (after), in alternating
@@ -288,14 +306,7 @@ def against(rev: str, argv: list[str], repeats: int) -> int:
     """
     here = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="speed-against-") as tmp:
-        before, probe = Path(tmp, "before"), Path(tmp, "probe")
-        before.mkdir()
-        archive = subprocess.run(["git", "-C", str(here), "archive", rev, "sb3_notes"], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
-        # this script (and the plain loop it times) in a folder of its own, ahead of either sb3_notes on the path
-        (probe / "benchmarks").mkdir(parents=True)
-        for name in ("__init__.py", "speed.py", "plain_q.py"):
-            shutil.copy(Path(__file__).with_name(name), probe / "benchmarks" / name)
+        before, probe = export_trees(rev, Path(tmp), ("speed.py", "plain_q.py"))
         figures: dict[str, dict[str, list[float]]] = {}
         for repeat in range(repeats):
             for side, tree in (("before", before), ("after", here)):

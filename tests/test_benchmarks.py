@@ -236,3 +236,24 @@ def test_a_hand_written_reading_survives_regenerating_the_section(tmp_path):
     assert text.count("Our reading, by hand.") == 1
     assert text.index("table v2") < text.index("Our reading, by hand.") < text.index("![fig](f.png)")
     assert text.startswith("# Page\n\nbefore\n")
+
+
+@pytest.mark.parametrize("name", ["tabular_1_env", "tabular_8_envs", "rollout", "ppo_penalty", "ppo_penalty_like", "trpo"])
+def test_every_instruction_count_workload_runs(name, monkeypatch):
+    """The workloads of `instructions` (run here without valgrind, on tiny budgets) cannot rot."""
+    from benchmarks import instructions
+
+    calls = []
+    monkeypatch.setattr(instructions, "_instrumented", lambda call: calls.append(call()))
+    _, work, _ = instructions.WORKLOADS[name]
+    work(128)
+    assert len(calls) == 1  # exactly the measured call ran instrumented
+
+
+def test_callgrinds_summary_is_read():
+    from benchmarks.instructions import collected
+
+    stderr = "==2243== Events    : Ir\n==2243== Collected : 1125842776\n==2243== \n==2243== I   refs:      1,125,842,776\n"
+    assert collected(stderr) == 1_125_842_776
+    with pytest.raises(RuntimeError, match="no instruction count"):
+        collected("valgrind: not found")
