@@ -119,9 +119,10 @@ def _verdict(ours: stats.Summary, peer: stats.Summary) -> str:
 
 
 def _pair_section(
-    name: str, notes: Any, rows: list[Comparison], results: Path, plot_dir: Path, report: Path
+    name: str, notes: Any, rows: list[Comparison], results: Path, plot_dir: Path, report: Path, seeds: int
 ) -> tuple[list[str], dict[str, Any]]:
-    """The markdown of one pair and the (ours, peer) final returns per env, for the aggregate."""
+    """The markdown of one pair and the (ours, peer) final returns per env, for the aggregate (``seeds``: the
+    suite's, for rows that do not set their own)."""
     tabular = rows[0].ours[0].tabular
     digits = 3 if tabular else 1
     lines = [f"## {name}", ""] + ([notes.notes, ""] if notes and notes.notes else [])
@@ -139,7 +140,8 @@ def _pair_section(
         series = series_by_env.setdefault(row.env_id, {})
         for config in row.ours:
             runs = load_runs(config, results)
-            missing += max((row.seeds or 0) - len(runs), 0)
+            planned = row.seeds or seeds
+            missing += max(planned - len(runs), 0)
             if not runs:
                 continue
             s_ours = stats.summary([r["final_return"] for r in runs])
@@ -161,7 +163,8 @@ def _pair_section(
                 cells += [f"{v:.3f}" for v in _tabular_references(config).values()]
             else:
                 cells += ["; ".join(f"{p.label}: {p.value:g}" for p in row.published) or "—"]
-            met = "—" if row.target is None else ("yes" if row.target.met_by([r["final_return"] for r in runs]) else "**no**")
+            met = "—" if row.target is None else row.target.verdict([r["final_return"] for r in runs], planned)
+            met = f"**{met}**" if met.startswith("no") else met
             ratio = _throughput(runs, peer_runs)
             if ratio is not None:
                 ratios[(config.algo, row.env_id)] = ratio
@@ -385,7 +388,7 @@ def write_report(suite: Suite, results: Path, out: Path, plot_dir: Path | None =
         by_pair.setdefault(c.pair, []).append(c)
     zero = _random_returns(list(suite.extra), results)
     for name, rows in by_pair.items():
-        section, finals = _pair_section(name, suite.pairs.get(name), rows, results, plot_dir, out)
+        section, finals = _pair_section(name, suite.pairs.get(name), rows, results, plot_dir, out, suite.seeds)
         lines += section
         published = {c.env_id: c.published[0].value for c in rows if c.published}
         if suite.extra and published:

@@ -44,6 +44,19 @@ class Target:
             return self.met(float(np.median(values)))
         return sum(self.met(v) for v in values) >= self.of_seeds
 
+    def verdict(self, values: list[float], planned: int) -> str:
+        """
+        "yes" or "no" for the seeds' final returns, or, while seeds of the ``planned`` are still to run, "pending"
+        where they could still change an ``of_seeds`` verdict and "so far" after a median's.
+        """
+        left = max(planned - len(values), 0)
+        if self.of_seeds is not None:
+            hits = sum(self.met(v) for v in values)
+            if hits >= self.of_seeds:
+                return "yes"
+            return "no" if hits + left < self.of_seeds else f"pending ({hits} of {len(values)} seeds run meet it)"
+        return ("yes" if self.met_by(values) else "no") + (f" so far ({len(values)} of {planned} seeds)" if left else "")
+
     def met(self, measured: float) -> bool:
         """Whether one value meets the target."""
         if self.op == ">=":

@@ -55,6 +55,16 @@ def test_targets():
     assert Target(">=", 85).met_by([0, 0, 90, 90, 90])  # the median
 
 
+def test_a_target_waits_for_the_seeds_that_could_change_its_verdict():
+    four_of_five = Target(">=", 85, of_seeds=4)
+    assert four_of_five.verdict([88.5], 5) == "pending (1 of 1 seeds run meet it)"
+    assert four_of_five.verdict([88.5, 0.0], 5) == "pending (1 of 2 seeds run meet it)"  # 3 left could still meet it
+    assert four_of_five.verdict([0.0, 0.0], 5) == "no"  # 3 left cannot make 4
+    assert four_of_five.verdict([90, 90, 90, 90], 5) == "yes"  # the fifth cannot undo it
+    assert Target(">=", 475).verdict([500, 500], 5) == "yes so far (2 of 5 seeds)"
+    assert Target(">=", 475).verdict([500, 100, 500], 3) == "yes"
+
+
 def test_run_key_follows_every_setting_and_only_them():
     a = RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 1000, kwargs=dict(n_steps=64))
     assert a.key() == RunConfig("x", "stable_baselines3:PPO", "Hopper-v5", 1000, kwargs=dict(n_steps=64)).key()
