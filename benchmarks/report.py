@@ -250,15 +250,24 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
     runs = {(s, t): load_runs(make(t), results) for s, (_, _, make) in ablation.settings.items() for t in ablation.tasks}
     # the paper's score: mean over seeds of the mean return of the last 100 training episodes
     raw = {k: float(np.mean([r["train_return_last100"] for r in v])) for k, v in runs.items() if v}
-    best = {t: max(v for (_, task), v in raw.items() if task == t) for t in ablation.tasks if any(k[1] == t for k in raw)}
-    norm = {(s, t): stats.normalise(v, zero[t], best[t]) for (s, t), v in raw.items() if t in zero and t in best}
+    # a task is normalised once every setting has run on it: "best" is then the best of all of them, as in the paper
+    complete = [t for t in ablation.tasks if t in zero and all((s, t) in raw for s in ablation.settings)]
+    best = {t: max(v for (_, task), v in raw.items() if task == t) for t in complete}
+    norm = {(s, t): stats.normalise(v, zero[t], best[t]) for (s, t), v in raw.items() if t in best}
     lines = [
         "| setting | paper (avg of 7 tasks) | ours (avg of the tasks run) | " + " | ".join(ablation.tasks) + " |",
         "|---|---|---|" + "---|" * len(ablation.tasks),
     ]
     averages = {}
     for s, (label, paper, _) in ablation.settings.items():
-        cells = [f"{norm[(s, t)]:.2f} ({len(runs[(s, t)])})" if (s, t) in norm else "—" for t in ablation.tasks]
+        cells = [
+            f"{norm[(s, t)]:.2f} ({len(runs[(s, t)])})"
+            if (s, t) in norm
+            else f"return {raw[(s, t)]:.0f} ({len(runs[(s, t)])})"
+            if (s, t) in raw
+            else "—"
+            for t in ablation.tasks
+        ]
         done = [norm[(s, t)] for t in ablation.tasks if (s, t) in norm]
         averages[s] = float(np.mean(done)) if done else None
         ours = "—" if not done else f"{averages[s]:.2f} over {len(done)}"
@@ -267,8 +276,9 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
     lines += [
         "",
         f"Cells: normalised score (seeds run). {n_runs} of {len(runs) * suite.seeds} runs on disk; random-policy "
-        f"returns (100 episodes): {', '.join(f'{t} {v:.1f}' for t, v in zero.items()) or 'none yet'}. 'Best' is the best "
-        "setting run so far on that task, so scores move as rows are added.",
+        f"returns (100 episodes): {', '.join(f'{t} {v:.1f}' for t, v in zero.items()) or 'none yet'}. A task is "
+        "normalised once every setting has run on it ('best' is then the best setting's mean over seeds); until then "
+        "its cells give the raw mean return of the last 100 training episodes. Seeds still to run can move the scores.",
         "",
     ]
     lines += _ablation_order(ablation, norm)
