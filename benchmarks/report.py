@@ -281,7 +281,8 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
         "its cells give the raw mean return of the last 100 training episodes. Seeds still to run can move the scores.",
         "",
     ]
-    lines += _ablation_order(ablation, norm)
+    partial = [t for t in ablation.tasks if t not in best and any(task == t for _, task in raw)]
+    lines += _ablation_order(ablation, norm, partial)
     lines += [READING[0], READING[1], ""]  # the hand-written reading goes here (see write_into)
     for t in ablation.tasks:
         series = {ablation.settings[s][0]: runs[(s, t)] for s in ablation.settings if runs[(s, t)]}
@@ -310,14 +311,16 @@ def _ablation_section(suite: Suite, ablation: Ablation, results: Path, plot_dir:
     return [*lines, ""]
 
 
-def _ablation_order(ablation: Ablation, norm: dict[tuple[str, str], float]) -> list[str]:
+def _ablation_order(ablation: Ablation, norm: dict[tuple[str, str], float], partial: list[str]) -> list[str]:
     """
-    Our order of the settings against the paper's (its 7-task averages), on each task and on the average over the
-    tasks where every setting ran: averages over different task sets would not compare.
+    Our order of the settings against the paper's (its 7-task averages), on each task of ``norm`` (the tasks where
+    every setting ran) and on their average; ``partial``: the tasks some settings have run on, named as left out.
+    Averages over different task sets would not compare.
     """
-    settings = [s for s in ablation.settings if any((s, t) in norm for t in ablation.tasks)]
-    if len(settings) < 2:
+    complete = [t for t in ablation.tasks if any(task == t for _, task in norm)]
+    if not complete and not partial:
         return []
+    settings = list(ablation.settings)
     label = {s: ablation.settings[s][0] for s in settings}
     paper = sorted(settings, key=lambda s: -(ablation.settings[s][1] or -np.inf))
 
@@ -325,13 +328,11 @@ def _ablation_order(ablation: Ablation, norm: dict[tuple[str, str], float]) -> l
         return " > ".join(label[s] for s in ranked) + (" (the paper's order)" if ranked == paper else "")
 
     lines = [f"Order of the settings, the paper's (7-task averages): {' > '.join(label[s] for s in paper)}.", ""]
-    complete = [t for t in ablation.tasks if all((s, t) in norm for s in settings)]
     for t in complete:
         lines.append(f"- {t}: {verdict(sorted(settings, key=lambda s: -norm[(s, t)]))}")
     if len(complete) > 1:
         mean = {s: float(np.mean([norm[(s, t)] for t in complete])) for s in settings}
         lines.append(f"- average over these {len(complete)} tasks: {verdict(sorted(settings, key=lambda s: -mean[s]))}")
-    partial = [t for t in ablation.tasks if t not in complete and any((s, t) in norm for s in settings)]
     if partial:
         lines.append(f"- not every setting has run on {', '.join(partial)}: left out of the order")
     return [*lines, ""]

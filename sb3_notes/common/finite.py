@@ -76,8 +76,8 @@ def check_env_step(algorithm: str, step: int, observations: Any, rewards: np.nda
     if total - total == 0.0:
         return
     _check_env_values(algorithm, step, "reward", rewards)
-    for what, obs in _observation_parts(observations):
-        _check_env_values(algorithm, step, what, obs)
+    for key, obs in _observation_parts(observations):
+        _check_env_values(algorithm, step, "observation" if key is None else f"observation[{key!r}]", obs)
 
 
 def _float_sum(values: np.ndarray) -> float:
@@ -89,13 +89,14 @@ def _float_sum(values: np.ndarray) -> float:
     return sum(values.ravel().tolist()) if values.size <= 64 else float(_sum(values, axis=None))
 
 
-def _observation_parts(observations: Any) -> list[tuple[str, Any]]:
-    """A VecEnv's observations as (name, array) pairs: one array, a dict's values, or a tuple's (Tuple spaces)."""
+def _observation_parts(observations: Any) -> list[tuple[Any, Any]]:
+    """A VecEnv's observations as (key, array) pairs: a dict's keys, a tuple's indices (Tuple spaces), or ``None``
+    for a single array. The names are formatted only on the error path: this runs every env step."""
     if isinstance(observations, dict):
-        return [(f"observation[{key!r}]", obs) for key, obs in observations.items()]
+        return list(observations.items())
     if isinstance(observations, tuple):
-        return [(f"observation[{i}]", obs) for i, obs in enumerate(observations)]
-    return [("observation", observations)]
+        return list(enumerate(observations))
+    return [(None, observations)]
 
 
 def _check_env_values(algorithm: str, step: int, what: str, values: Any) -> None:

@@ -116,8 +116,14 @@ def _strides(radix: np.ndarray) -> np.ndarray:
 
 
 def _outside(digits: np.ndarray, radix: Any) -> bool:
-    """Whether any digit is outside [0, radix): one comparison, a negative int64 viewed as uint64 being ≥ 2^63."""
-    return bool((digits.view(np.uint64) >= radix).any())
+    """
+    Whether any digit is outside [0, radix), a negative int64 viewed as uint64 being ≥ 2^63: for one radix (a
+    ``Discrete``, or one part of a Tuple/Dict of them) a single max over the view, else one comparison per digit.
+    """
+    view = digits.view(np.uint64)
+    if isinstance(radix, np.ndarray):  # a digit radix each (MultiDiscrete, MultiBinary)
+        return bool((view >= radix).any())
+    return bool(view.size) and int(_max(view, axis=None)) >= radix
 
 
 def _not_in_space(obs: Any, space: spaces.Space) -> ValueError:
@@ -128,12 +134,11 @@ def _not_in_space(obs: Any, space: spaces.Space) -> ValueError:
 
 
 def _encode_discrete(space: spaces.Discrete, obs: Any, check: bool) -> np.ndarray:
-    # the common case, kept to three NumPy operations: a negative int64 viewed as uint64 is ≥ 2^63, so one max
-    # over the view finds an index outside [0, n) on either side
+    # the common case, kept to three NumPy operations
     index = np.asarray(obs, dtype=np.int64)
     if space.start:
         index = index - int(space.start)
-    if check and (index.ndim > 1 or (index.size and int(_max(index.view(np.uint64), axis=None)) >= space.n)):
+    if check and (index.ndim > 1 or _outside(index, int(space.n))):
         raise _not_in_space(obs, space)
     return index
 
