@@ -146,6 +146,8 @@ def _pair_section(
                 continue
             s_ours = stats.summary([r["final_return"] for r in runs])
             label = runs[0]["algo"] if row.peer else config.name  # rows without a peer are variants: name them
+            if f"{label} (ours)" in series:  # one learner twice (paper settings, then the tuned shipped entry)
+                label = f"{label} {config.name}"
             series[f"{label} (ours)"] = runs
             cells = [row.env_id, f"{config.budget:,}", str(len(runs)), f"{label}: {_fmt(s_ours, digits)}"]
             if peer_runs:
@@ -156,7 +158,7 @@ def _pair_section(
                 )
                 cells += [f"{peer_runs[0]['algo']}: {_fmt(s_peer, digits)}", f"{p.value:.2f} [{p.low:.2f}, {p.high:.2f}]"]
                 cells += [_verdict(s_ours, s_peer)]
-                finals[row.env_id] = (runs, peer_runs)
+                finals[row.env_id] = (runs, peer_runs)  # the row's last "ours" (the shipped entry) in the aggregate
             else:
                 cells += ["—", "—", "—"]
             if tabular:

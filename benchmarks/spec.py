@@ -7,6 +7,7 @@ This module imports nothing of its siblings.
 """
 
 import hashlib
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -127,6 +128,23 @@ class RunConfig:
             "policy": self.policy,
             "eval": [self.eval_points, self.eval_episodes, self.final_eval_episodes, self.eval_horizon],
             "log_keys": list(self.log_keys),
+        }
+
+    def learner(self) -> dict[str, Any]:
+        """
+        What the learner is built with: every constructor argument (the class's defaults overlaid with ``kwargs``),
+        the env layout and the budget. Two configs with equal ``learner()`` train the same learner, however
+        their kwargs are written (a shipped entry spelling out the defaults, a setting giving only its changes).
+        """
+        cls = load_class(self.algo)
+        defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items() if p.default is not p.empty}
+        arguments = {k: repr(v) for k, v in {**defaults, **self.kwargs}.items()}  # schedules compare by their values
+        return {
+            **arguments,
+            "policy": self.policy,
+            "n_envs": self.n_envs,
+            "normalize": repr(self.normalize),
+            "budget": self.budget,
         }
 
     def key(self) -> str:

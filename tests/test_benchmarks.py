@@ -11,8 +11,8 @@ import pytest
 from benchmarks import __main__ as cli
 from benchmarks import stats
 from benchmarks.plain_q import plain_q_learning
-from benchmarks.spec import RunConfig, Target, scale_suite
-from benchmarks.suites import PAPER_TABLE_1, ppo_paper_run, suites, tabular_run
+from benchmarks.spec import RunConfig, Target, from_settings, scale_suite, zoo_settings
+from benchmarks.suites import PAPER_TABLE_1, PPO_PENALTY, TRPO_NOTES, ppo_paper_run, suites, tabular_run
 from benchmarks.tabular import exact_score, greedy_from_dict
 from sb3_notes.common.state_encoding import encode
 from sb3_notes.settings import shipped_settings
@@ -99,6 +99,18 @@ def test_our_side_is_the_shipped_entry():
             algo = ours.algo.partition(":")[2]
             entry = shipped_settings(algo, ours.env_id)
             assert repr(ours.kwargs) == repr(entry.kwargs) and ours.budget == entry.n_timesteps and ours.n_envs == entry.n_envs
+
+
+@pytest.mark.parametrize("env_id", ["Hopper-v5", "HalfCheetah-v5"])
+def test_shipped_mujoco_entries_are_the_configurations_their_evidence_comes_from(env_id):
+    # The YAML comments quote the deep suite's MuJoCo pairs: PPOPenalty's runs are the ablation's adaptive row,
+    # our TRPO entry is the zoo's v4 one that its peer runs.
+    shipped = from_settings("shipped", PPO_PENALTY, shipped_settings("ppo_penalty", env_id))
+    assert shipped.learner() == ppo_paper_run("adaptive_kl_0.01", env_id).learner()
+    assert shipped.learner() != ppo_paper_run("fixed_kl_1", env_id).learner()
+    ours = from_settings("ours", TRPO_NOTES, shipped_settings("trpo_notes", env_id))
+    peer = from_settings("peer", TRPO_NOTES, zoo_settings("trpo", env_id.replace("-v5", "-v4"), env_id))
+    assert ours.learner() == peer.learner()
 
 
 def _imports(path: Path) -> set[str]:
@@ -269,3 +281,26 @@ def test_callgrinds_summary_is_read():
     assert collected(stderr) == 1_125_842_776
     with pytest.raises(RuntimeError, match="no instruction count"):
         collected("valgrind: not found")
+
+
+def test_a_tuned_shipped_entry_is_reported_beside_the_paper_settings_and_is_ours_in_the_aggregate(tmp_path):
+    from benchmarks.report import _pair_section
+    from benchmarks.spec import Comparison
+
+    paper = ppo_paper_run("adaptive_kl_0.01", "HalfCheetah-v5")
+    tuned = RunConfig("ppo_penalty_shipped", PPO_PENALTY, "HalfCheetah-v5", 1_000_000, kwargs={"kl_target": 0.03})
+    peer = ppo_paper_run("clip_0.2", "HalfCheetah-v5")
+    for config, finals, algo in ((paper, [700, 650, 1000], "PPOPenalty"), (tuned, [2100, 1900, 2500], "PPOPenalty"),
+                                 (peer, [1600, 2900, 1500], "PPO")):  # fmt: skip
+        for seed, final in enumerate(finals):
+            run = {"seed": seed, "algo": algo, "final_return": final, "curve": [[500_000, final / 2], [1_000_000, final]],
+                   "steps_per_second": 1000.0, "env_step_seconds": 5e-5, "peak_rss_mb": 300.0}  # fmt: skip
+            config.path(tmp_path, seed).parent.mkdir(parents=True, exist_ok=True)
+            config.path(tmp_path, seed).write_text(json.dumps(run))
+    row = Comparison("ppo_penalty", (paper, tuned), peer, None, (), seeds=3)
+    lines, finals = _pair_section("ppo_penalty", None, [row], tmp_path, tmp_path / "plots", tmp_path / "report.md", 3)
+    table = [line for line in lines if line.startswith("| HalfCheetah-v5")]
+    assert [line.split(" | ")[3].split(":")[0] for line in table] == ["PPOPenalty", "PPOPenalty ppo_penalty_shipped"]
+    assert "**lower**" in table[0] and "within noise" in table[1]
+    assert [r["final_return"] for r in finals["HalfCheetah-v5"][0]] == [2100, 1900, 2500]  # the shipped entry's
+    assert (tmp_path / "plots" / "ppo_penalty_HalfCheetah-v5.png").exists()

@@ -1,6 +1,7 @@
 """Tuning that holds up: multi-seed trials, a live PostgreSQL shared by workers, workers killed mid-trial, `tune`."""
 
 import argparse
+import functools
 import os
 import pwd
 import shutil
@@ -17,12 +18,21 @@ import optuna
 import pytest
 import yaml
 from optuna.trial import TrialState
+from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER
 
+from sb3_notes import PPOPenalty
 from sb3_notes.zoo import NotesExperimentManager, TuningOptions, ZooBridgeError, open_storage, register
 from sb3_notes.zoo.__main__ import main
 from sb3_notes.zoo.cluster import best_entry, study_progress
 from sb3_notes.zoo.samplers import CONVERTERS
-from sb3_notes.zoo.tuning import aggregate, parse_tuning_args, trial_seeds, zoo_entry
+from sb3_notes.zoo.tuning import (
+    aggregate,
+    focused_sampler,
+    parse_tuning_args,
+    searchable_params,
+    trial_seeds,
+    zoo_entry,
+)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -154,6 +164,69 @@ def test_trial_seeds_3_from_the_command_line_and_replay_with_trial_id(tmp_path):
     config = dict(yaml.unsafe_load((tmp_path / "replay/ppo_penalty/CartPole-v1_1/CartPole-v1/config.yml").read_text()))
     rebuilt = CONVERTERS["ppo_penalty"](study.trials[1].params)
     assert config["n_steps"] == rebuilt["n_steps"] and config["kl_target"] == rebuilt["kl_target"]
+
+
+# --- a search over some parameters, the entry keeping the rest --------------------------------------------------------
+
+
+def test_searchable_params_are_those_sampled_under_their_own_argument_name():
+    register()
+    assert searchable_params(HYPERPARAMS_SAMPLER["ppo_penalty"]) == [
+        "ent_coef", "kl_coef", "kl_target", "learning_rate", "max_grad_norm", "n_epochs"]  # fmt: skip
+    assert "clip_range" in searchable_params(HYPERPARAMS_SAMPLER["ppo"])  # the zoo's own samplers too
+    with pytest.raises(ValueError, match=r"--search-params n_steps gamma: .* accepted: ent_coef, kl_coef, kl_target"):
+        focused_sampler(HYPERPARAMS_SAMPLER["ppo_penalty"], ["kl_target", "n_steps", "gamma"])
+
+
+@pytest.mark.parametrize("n_seeds", ["1", "2"])  # the zoo's objective, then ours (lock-step)
+def test_search_params_trains_the_entry_with_only_the_searched_values_and_replays_them(tmp_path, monkeypatch, n_seeds):
+    built = []
+    init = PPOPenalty.__init__
+
+    @functools.wraps(init)  # the bridge checks entries against the constructor's signature
+    def spy(self, *args, **kwargs):
+        built.append(kwargs)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(PPOPenalty, "__init__", spy)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sb3-notes-zoo"])
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    main([*search_args("ppo_penalty", "CartPole-v1", storage, "focus", "256", "--n-trials", "2", "--seed", "3",
+                       "-params", "n_envs:1", "batch_size:32", "--eval-episodes", "2", "--n-evaluations", "1",
+                       "--trial-seeds", n_seeds, "--search-params", "kl_target", "n_epochs")])  # fmt: skip
+    study = optuna.load_study(study_name="focus", storage=storage)
+    assert [trial.state for trial in study.trials] == [TrialState.COMPLETE] * 2
+    assert all(set(trial.params) == {"kl_target", "n_epochs"} for trial in study.trials)
+    assert len(built) == 2 * int(n_seeds)
+    for trial, kwargs in zip(np.repeat(study.trials, int(n_seeds)), built, strict=True):
+        assert (kwargs["kl_target"], kwargs["n_epochs"]) == (trial.params["kl_target"], trial.params["n_epochs"])
+        # The shipped CartPole-v1 entry, and -params, for everything else.
+        assert (kwargs["n_steps"], kwargs["batch_size"], kwargs["gamma"], kwargs["gae_lambda"]) == (32, 32, 0.98, 0.8)
+        assert "policy_kwargs" not in kwargs
+    # --trial-id and tune's entry lay the trial over the entry as the search did.
+    best = study.best_trial
+    entry, _ = best_entry(study, "ppo_penalty", "CartPole-v1", custom_hyperparams={"n_envs": 1, "batch_size": 32})
+    assert (entry["kl_target"], entry["n_epochs"]) == (best.params["kl_target"], best.params["n_epochs"])
+    assert (entry["n_steps"], entry["gamma"], entry["learning_rate"]) == (32, 0.98, "lin_0.001")
+    exp = NotesExperimentManager(
+        argparse.Namespace(algo="ppo_penalty", env="CartPole-v1"), "ppo_penalty", "CartPole-v1", str(tmp_path / "replay"),
+        storage=storage, study_name="focus", trial_id=best.number, hyperparams={"n_envs": 1}, verbose=0,
+    )  # fmt: skip
+    hyperparams, _ = exp.read_hyperparameters()
+    assert (hyperparams["kl_target"], hyperparams["n_steps"], hyperparams["batch_size"]) == (best.params["kl_target"], 32, 256)
+
+
+def test_search_params_that_the_sampler_does_not_search_fail_before_any_study(tmp_path, monkeypatch):
+    storage = tmp_path / "study.db"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sb3-notes-zoo"])
+    with pytest.raises(SystemExit, match=r"--search-params gamma: .*\(ppo_penalty\)"):
+        main(search_args("ppo_penalty", "CartPole-v1", f"sqlite:///{storage}", "bad", "256", "--search-params", "gamma"))
+    assert not storage.exists()
+    assert not (tmp_path / "logs").exists()
+    with pytest.raises(SystemExit):
+        parse_tuning_args(["--algo", "ppo_penalty", "--search-params", "kl_target"])  # not a search
 
 
 # --- bad input -------------------------------------------------------------------------------------------------------

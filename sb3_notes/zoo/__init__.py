@@ -12,7 +12,8 @@ The zoo keeps its algorithms, Optuna samplers and converters in plain dicts and 
   message; workers that start together on one storage create its tables and their study without racing;
 - ``--trial-seeds N`` scores each trial on N seeds trained in lock-step, the pruner seeing their aggregate
   (:mod:`sb3_notes.zoo.tuning`); on an RDB storage, running trials beat a heartbeat, so the trial of a worker
-  that died is set to FAIL (or re-queued) by the workers that go on.
+  that died is set to FAIL (or re-queued) by the workers that go on;
+- ``--search-params NAME ...`` searches only those of the sampler's parameters, the entry keeping the others.
 
 Usage: ``python -m sb3_notes.zoo train --algo ppo_penalty --env CartPole-v1`` (or ``sb3-notes-zoo train ...``).
 
@@ -42,6 +43,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from unittest import mock
 
 import numpy as np
 import optuna
@@ -58,8 +60,16 @@ from stable_baselines3 import HerReplayBuffer
 
 from sb3_notes import ALGORITHMS
 from sb3_notes.settings import HYPERPARAMS_DIR, ZOO_ENTRY_KEYS
-from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS
-from sb3_notes.zoo.tuning import SeedRun, TuningOptions, lock_step_callback, run_lock_step, trial_seeds
+from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS, Sampler
+from sb3_notes.zoo.tuning import (
+    SeedRun,
+    TuningOptions,
+    convert_trial_params,
+    focused_sampler,
+    lock_step_callback,
+    run_lock_step,
+    trial_seeds,
+)
 
 # Constructor arguments the zoo fills from its command line; an entry that sets them would clash.
 ZOO_COMMAND_LINE_ARGS = frozenset({"env", "seed", "verbose", "device", "tensorboard_log", "_init_setup_model"})
@@ -247,6 +257,16 @@ class NotesExperimentManager(ExperimentManager):
             self.config = default_config(self.algo) or self.config
         # create_envs reads self.seed; multi-seed trials set it per run, one trial thread at a time (--n-jobs).
         self._seed_lock = threading.Lock()
+        # The sampler of this search: the zoo's, or with --search-params the smaller space of focused_sampler.
+        self._sampler: Sampler | None = HYPERPARAMS_SAMPLER.get(self.algo)  # type: ignore[assignment]
+        if self.tuning.search_params and self.optimize_hyperparameters:
+            # Checked before any log folder or study exists, as a bad storage is.
+            if self._sampler is None:
+                raise ZooBridgeError(f"--search-params: the zoo has no sampler for {self.algo!r}")
+            try:
+                self._sampler = focused_sampler(self._sampler, self.tuning.search_params)
+            except ValueError as e:
+                raise ZooBridgeError(f"{e} ({self.algo})") from None
         if self.storage is not None:
             # Before any log folder or study exists: a bad storage leaves nothing behind.
             open_storage(self.storage)
@@ -280,19 +300,38 @@ class NotesExperimentManager(ExperimentManager):
             )
         return hyperparams, saved_hyperparams
 
+    def load_trial(self, storage: str, study_name: str, trial_id: int | None = None, convert: bool = True) -> dict[str, Any]:
+        """
+        The zoo's reading of a stored trial (``--trial-id``; the best trial without it), which also rebuilds the
+        trials of a ``--search-params`` study: their searched arguments only, laid over the entry.
+
+        :param storage: The study's storage
+        :param study_name: The study
+        :param trial_id: The trial's number (``None``: the best trial)
+        :param convert: Return constructor arguments (``False``: the raw ``trial.params``)
+        :return: the trial's hyperparameters
+        """
+        params = super().load_trial(storage, study_name, trial_id, convert=False)
+        if not convert:
+            return params
+        return convert_trial_params(HYPERPARAMS_SAMPLER[self.algo], HYPERPARAMS_CONVERTER[self.algo], params)
+
     def hyperparameters_optimization(self) -> None:
         """
         The zoo's Optuna search, after the shared study is created safely for concurrent workers, on a storage
         with heartbeat (RDB storages) so that the trials of dead workers are failed by the workers that go on.
         """
-        if self.storage is None:
-            super().hyperparameters_optimization()
-            return
-        storage = open_storage(self.storage, self.tuning)
-        if self.study_name is not None:
-            self._prepare_study(storage, self.study_name)
-        with _zoo_uses_storage(storage):
-            super().hyperparameters_optimization()
+        # The zoo's objective looks its sampler up in this dict: the --search-params one while this search runs.
+        focused = {self.algo: self._sampler} if self.tuning.search_params else {}
+        with mock.patch.dict(HYPERPARAMS_SAMPLER, focused):
+            if self.storage is None:
+                super().hyperparameters_optimization()
+                return
+            storage = open_storage(self.storage, self.tuning)
+            if self.study_name is not None:
+                self._prepare_study(storage, self.study_name)
+            with _zoo_uses_storage(storage):
+                super().hyperparameters_optimization()
 
     def _create_sampler(self, sampler_method: str) -> BaseSampler:
         # The zoo seeds its sampler with --seed: concurrent workers given one seed would propose the same
@@ -326,7 +365,8 @@ class NotesExperimentManager(ExperimentManager):
             "using_her_replay_buffer": kwargs.get("replay_buffer_class") == HerReplayBuffer,
             "her_kwargs": kwargs.get("replay_buffer_kwargs", {}),
         }
-        sampled_hyperparams = HYPERPARAMS_SAMPLER[self.algo](trial, self.n_actions, n_envs, additional_args)
+        sampler = self._sampler or HYPERPARAMS_SAMPLER[self.algo]  # no sampler: the zoo's KeyError, as before
+        sampled_hyperparams = sampler(trial, self.n_actions, n_envs, additional_args)
         kwargs.update(sampled_hyperparams)
         # As in the zoo: quiet trials unless debugging (--verbose 2).
         trial_verbosity = self.verbose if self.verbose >= 2 else 0

@@ -7,7 +7,7 @@ all_plots; and ours: tune (N local workers on one study, see ``sb3-notes-zoo tun
 
 ``train`` takes these options besides the zoo's (see :mod:`sb3_notes.zoo.tuning`): ``--trial-seeds N``,
 ``--trial-aggregate median|mean|iqm``, ``--heartbeat-interval S``, ``--heartbeat-grace S``, ``--trial-retries K``,
-``--sampler-seed S``.
+``--sampler-seed S``, ``--search-params NAME ...``.
 """
 
 import importlib

@@ -27,11 +27,11 @@ from typing import Any
 import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
-from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER
+from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import StoreDict
 
 from sb3_notes.zoo import NotesExperimentManager, ZooBridgeError, open_storage, register
-from sb3_notes.zoo.tuning import parse_tuning_args, zoo_entry
+from sb3_notes.zoo.tuning import convert_trial_params, parse_tuning_args, zoo_entry
 
 PROG = "sb3-notes-zoo tune"
 
@@ -107,7 +107,8 @@ def best_entry(
     if n_timesteps > 0:
         # The hyperparameters were scored at this budget (schedules and all); a longer one is the user's call.
         base["n_timesteps"] = n_timesteps
-    return zoo_entry(dict(base), HYPERPARAMS_CONVERTER[algo](best.params)), best
+    hyperparams = convert_trial_params(HYPERPARAMS_SAMPLER[algo], HYPERPARAMS_CONVERTER[algo], best.params)
+    return zoo_entry(dict(base), hyperparams), best
 
 
 def write_best_yaml(path: str | Path, study: optuna.Study, algo: str, env_id: str, **kwargs: Any) -> dict[str, Any]:

@@ -16,7 +16,10 @@ Command-line options added to ``sb3-notes-zoo train`` (parsed here, before the z
   storage (SQLite, PostgreSQL); a trial whose worker stopped beating for ``S`` seconds of grace is set to FAIL
   by the next worker that starts a trial, and re-queued with the same parameters up to ``K`` times;
 - ``--sampler-seed``: the seed of the Optuna sampler (default ``--seed``; ``-1`` draws a fresh one, which
-  concurrent workers need so that they do not propose the same parameters).
+  concurrent workers need so that they do not propose the same parameters);
+- ``--search-params NAME ...``: search only these of the sampler's parameters; every other hyperparameter keeps
+  the entry's value (:func:`focused_sampler`). A study of a few costly trials can then spend them where a
+  benchmark points (PPOPenalty's ``kl_target`` and ``kl_coef``, say) instead of across the whole space.
 """
 
 import argparse
@@ -36,6 +39,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv
 from torch import nn
+
+from sb3_notes.zoo.samplers import Converter, Sampler
 
 
 def _iqm(values: Sequence[float]) -> float:
@@ -90,6 +95,7 @@ class TuningOptions:
         (``None``: Optuna's default, twice the interval)
     :param trial_retries: How many times a dead worker's trial is re-queued with its parameters (0: it stays FAIL)
     :param sampler_seed: Seed of the Optuna sampler (``None``: the zoo's ``--seed``; -1: a fresh random one)
+    :param search_params: The only sampler parameters searched (empty: all of them, as the zoo does)
     """
 
     trial_seeds: int = 1
@@ -98,6 +104,7 @@ class TuningOptions:
     heartbeat_grace: int | None = None
     trial_retries: int = 0
     sampler_seed: int | None = None
+    search_params: tuple[str, ...] = ()
 
 
 def _whole_number(text: str, low: int) -> int:
@@ -147,6 +154,13 @@ def tuning_parser(prog: str = "sb3-notes-zoo train") -> argparse.ArgumentParser:
     group.add_argument(
         "--sampler-seed", type=int, default=None, help="seed of the Optuna sampler (default --seed; -1: a fresh random seed)"
     )
+    group.add_argument(
+        "--search-params",
+        nargs="+",
+        metavar="NAME",
+        default=(),
+        help="search only these hyperparameters of the algorithm's sampler; the others keep the entry's values",
+    )
     return parser
 
 
@@ -163,6 +177,8 @@ def parse_tuning_args(argv: Sequence[str], prog: str = "sb3-notes-zoo train") ->
     zoo_args = set(rest)
     if known.trial_seeds > 1 and not ({"-optimize", "--optimize", "--optimize-hyperparameters"} & zoo_args):
         parser.error("--trial-seeds only applies to -optimize (hyperparameter search)")
+    if known.search_params and not ({"-optimize", "--optimize", "--optimize-hyperparameters"} & zoo_args):
+        parser.error("--search-params only applies to -optimize (hyperparameter search)")
     if known.heartbeat_grace is not None and known.heartbeat_interval == 0:
         parser.error("--heartbeat-grace needs heartbeats (--heartbeat-interval > 0)")
     options = TuningOptions(
@@ -172,6 +188,7 @@ def parse_tuning_args(argv: Sequence[str], prog: str = "sb3-notes-zoo train") ->
         heartbeat_grace=known.heartbeat_grace,
         trial_retries=known.trial_retries,
         sampler_seed=known.sampler_seed,
+        search_params=tuple(dict.fromkeys(known.search_params)),
     )
     return options, rest
 
@@ -373,6 +390,113 @@ def lock_step_callback(run: SeedRun, extra: Sequence[BaseCallback], **eval_kwarg
     return CallbackList([*extra, LockStepEvalCallback(run, **eval_kwargs)])
 
 
+# --- a search over some of the sampler's parameters -----------------------------------------------------------------
+
+
+class _FocusedTrial:
+    """
+    An Optuna trial seen by a sampler that is to search ``names`` only: those suggestions go to ``trial``, every
+    other one gets a placeholder (the lowest value, the first choice) that is neither recorded nor used, since
+    :func:`focused_sampler` keeps only the searched arguments. ``trial=None`` answers every suggestion so.
+    """
+
+    def __init__(self, trial: optuna.Trial | None, names: Sequence[str]) -> None:
+        self._trial = trial
+        self._names = set(names)
+        self.placeholders: dict[str, Any] = {}
+
+    def _searched(self, name: str) -> bool:
+        return self._trial is not None and name in self._names
+
+    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        if self._searched(name):
+            return self._trial.suggest_float(name, low, high, **kwargs)  # type: ignore[union-attr]
+        return self.placeholders.setdefault(name, low)
+
+    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        if self._searched(name):
+            return self._trial.suggest_int(name, low, high, **kwargs)  # type: ignore[union-attr]
+        return self.placeholders.setdefault(name, low)
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        if self._searched(name):
+            return self._trial.suggest_categorical(name, choices)  # type: ignore[union-attr]
+        return self.placeholders.setdefault(name, choices[0])
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        # The samplers record derived values (gamma, n_steps) for display; a placeholder's would mislead.
+        if self._searched(key):
+            self._trial.set_user_attr(key, value)  # type: ignore[union-attr]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._trial, name)
+
+
+def _sample_placeholders(sampler: Sampler) -> tuple[dict[str, Any], dict[str, Any]]:
+    # Every raw parameter the sampler suggests, at its placeholder, and the arguments made from them.
+    trial = _FocusedTrial(None, ())
+    hyperparams = sampler(trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})  # type: ignore[arg-type]
+    return trial.placeholders, hyperparams
+
+
+def searchable_params(sampler: Sampler) -> list[str]:
+    """
+    The parameters ``--search-params`` can name: those a sampler suggests under the name of the constructor
+    argument they set (``learning_rate``, ``kl_target``), so that each searched value is the argument itself.
+    Parameters stored in another form (``n_steps_pow``, ``one_minus_gamma``, ``net_arch``) are searched only
+    by a full search, since they cannot be held at an entry's value without inverting the converter.
+
+    :param sampler: A zoo sampler (``HYPERPARAMS_SAMPLER[algo]``)
+    :return: the names, sorted
+    """
+    raw, hyperparams = _sample_placeholders(sampler)
+    return sorted(set(raw) & set(hyperparams))
+
+
+def focused_sampler(sampler: Sampler, names: Sequence[str]) -> Sampler:
+    """
+    A sampler that searches only ``names`` and returns only those arguments, so that the zoo's
+    ``kwargs.update(sampled)`` leaves every other hyperparameter at the entry's value.
+
+    :param sampler: The algorithm's zoo sampler
+    :param names: Parameters to search, each one of :func:`searchable_params`
+    :return: the sampler of the smaller space
+    :raises ValueError: naming each name that is not searchable, and the names that are
+    """
+    searchable = searchable_params(sampler)
+    unknown = [name for name in names if name not in searchable]
+    if unknown:
+        raise ValueError(
+            f"--search-params {' '.join(unknown)}: not a parameter this algorithm's sampler searches under that name; "
+            f"accepted: {', '.join(searchable)} (leave --search-params out to search every parameter)"
+        )
+
+    def sample(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+        hyperparams = sampler(_FocusedTrial(trial, names), n_actions, n_envs, additional_args)  # type: ignore[arg-type]
+        return {key: value for key, value in hyperparams.items() if key in names}
+
+    return sample
+
+
+def convert_trial_params(sampler: Sampler, converter: Converter, params: dict[str, Any]) -> dict[str, Any]:
+    """
+    A stored trial's constructor arguments, for ``--trial-id`` and ``tune --best-yaml``. A trial of a
+    ``--search-params`` study holds the searched parameters only: it gives those arguments alone, to lay over the
+    entry as the search did. A full trial converts as the zoo converts it.
+
+    :param sampler: The algorithm's zoo sampler (it names the raw parameters)
+    :param converter: The algorithm's zoo converter
+    :param params: ``trial.params``
+    :return: keyword arguments
+    """
+    raw, hyperparams = _sample_placeholders(sampler)
+    # A focused trial holds searchable names only; a full one always has some raw form (n_steps_pow, ...),
+    # even when a conditional sampler took another branch than the placeholders' run.
+    if not set(params) <= set(raw) & set(hyperparams) or set(params) == set(raw):
+        return converter(params)
+    return {key: value for key, value in converter({**raw, **params}).items() if key in params}
+
+
 def _python_source(value: Any) -> str:
     # The zoo evaluates policy_kwargs strings in rl_zoo3.exp_manager, where torch.nn is imported as `nn`.
     if isinstance(value, dict):
@@ -409,9 +533,12 @@ __all__ = [
     "SeedRun",
     "TuningOptions",
     "aggregate",
+    "convert_trial_params",
+    "focused_sampler",
     "lock_step_callback",
     "parse_tuning_args",
     "run_lock_step",
+    "searchable_params",
     "trial_seeds",
     "tuning_parser",
     "zoo_entry",
