@@ -178,6 +178,42 @@ def test_searchable_params_are_those_sampled_under_their_own_argument_name():
         focused_sampler(HYPERPARAMS_SAMPLER["ppo_penalty"], ["kl_target", "n_steps", "gamma"])
 
 
+def test_parameters_tied_to_others_are_not_searchable_alone():
+    def sampler(trial, n_actions, n_envs, additional_args):
+        n_quantiles = trial.suggest_int("n_quantiles", 5, 50)
+        train_freq = trial.suggest_categorical("train_freq", [1, 4, 8])
+        return {
+            "n_quantiles": n_quantiles,
+            "top_quantiles_to_drop": trial.suggest_int("top_quantiles_to_drop", 0, n_quantiles - 1),  # range tied
+            "train_freq": train_freq,
+            "gradient_steps": train_freq,  # set from another parameter
+            "tau": trial.suggest_float("tau", 0.001, 0.08, log=True),
+            "scaled": trial.suggest_float("scaled", 0.1, 1.0) * n_quantiles,  # value tied
+        }
+
+    # n_quantiles moves scaled, train_freq gradient_steps; scaled moves with n_quantiles, top_quantiles_to_drop its range
+    assert searchable_params(sampler) == ["tau"]
+    register()
+    assert "train_freq" not in searchable_params(HYPERPARAMS_SAMPLER["sac"])  # the zoo's gradient_steps = train_freq
+
+
+def test_a_full_trial_of_a_conditional_sampler_converts_as_the_zoo_converts_it():
+    from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS
+    from sb3_notes.zoo.tuning import convert_trial_params
+
+    full = {"returns": "reward_to_go", "baseline": "value", "n_episodes": 4, "learning_rate": 1e-3,
+            "one_minus_gamma": 0.01, "ent_coef": 1e-4, "normalize_advantage": True, "net_arch": "tiny",
+            "activation_fn": "tanh", "one_minus_gae_lambda": 0.05}  # fmt: skip
+    convert = CONVERTERS["reinforce"]
+    assert convert_trial_params(SAMPLERS["reinforce"], convert, full) == convert(full)
+    without_lambda = {k: v for k, v in full.items() if k != "one_minus_gae_lambda"} | {"baseline": "none"}
+    assert convert_trial_params(SAMPLERS["reinforce"], convert, without_lambda) == convert(without_lambda)
+    assert convert_trial_params(SAMPLERS["reinforce"], convert, {"n_episodes": 8, "baseline": "none"}) == {
+        "n_episodes": 8, "baseline": "none"}  # fmt: skip
+    with pytest.raises(ValueError, match="no parameters"):
+        convert_trial_params(SAMPLERS["reinforce"], convert, {})
+
+
 @pytest.mark.parametrize("n_seeds", ["1", "2"])  # the zoo's objective, then ours (lock-step)
 def test_search_params_trains_the_entry_with_only_the_searched_values_and_replays_them(tmp_path, monkeypatch, n_seeds):
     built = []
@@ -227,6 +263,11 @@ def test_search_params_that_the_sampler_does_not_search_fail_before_any_study(tm
     assert not (tmp_path / "logs").exists()
     with pytest.raises(SystemExit):
         parse_tuning_args(["--algo", "ppo_penalty", "--search-params", "kl_target"])  # not a search
+    with pytest.raises(SystemExit, match=r"--search-params gamma: .*\(ppo_penalty\)"):  # tune: before any worker
+        main(["tune", "--workers", "2", *search_args("ppo_penalty", "CartPole-v1", f"sqlite:///{storage}", "bad", "256",
+                                                      "--search-params", "gamma")[1:]])  # fmt: skip
+    assert not storage.exists()
+    assert not (tmp_path / "logs").exists()
 
 
 # --- bad input -------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -141,6 +141,24 @@ def check_hyperparams(algo: str, hyperparams: dict[str, Any], source: str, requi
             )
     if require_policy and "policy" not in hyperparams:
         raise ZooBridgeError(f"no 'policy' {source} for {algo}; use one of {', '.join(cls.policy_aliases)}")
+
+
+def search_sampler(algo: str, search_params: Sequence[str]) -> Sampler:
+    """
+    The zoo's sampler of ``algo`` searching only ``search_params`` (``--search-params``), every other
+    hyperparameter keeping the entry's value.
+
+    :param algo: Zoo key (ours are registered by :func:`register`)
+    :param search_params: Names from :func:`sb3_notes.zoo.tuning.searchable_params`
+    :return: the sampler
+    :raises ZooBridgeError: if the zoo has no sampler for ``algo`` or a name is not searchable, listing the accepted
+    """
+    if algo not in HYPERPARAMS_SAMPLER:
+        raise ZooBridgeError(f"--search-params: the zoo has no sampler for {algo!r}")
+    try:
+        return focused_sampler(HYPERPARAMS_SAMPLER[algo], search_params)  # type: ignore[arg-type]
+    except ValueError as e:
+        raise ZooBridgeError(f"{e} ({algo})") from None
 
 
 def _retry(action: Callable[[], _T], attempts: int = 6) -> _T:
@@ -261,12 +279,7 @@ class NotesExperimentManager(ExperimentManager):
         self._sampler: Sampler | None = HYPERPARAMS_SAMPLER.get(self.algo)  # type: ignore[assignment]
         if self.tuning.search_params and self.optimize_hyperparameters:
             # Checked before any log folder or study exists, as a bad storage is.
-            if self._sampler is None:
-                raise ZooBridgeError(f"--search-params: the zoo has no sampler for {self.algo!r}")
-            try:
-                self._sampler = focused_sampler(self._sampler, self.tuning.search_params)
-            except ValueError as e:
-                raise ZooBridgeError(f"{e} ({self.algo})") from None
+            self._sampler = search_sampler(self.algo, self.tuning.search_params)
         if self.storage is not None:
             # Before any log folder or study exists: a bad storage leaves nothing behind.
             open_storage(self.storage)
@@ -443,4 +456,5 @@ __all__ = [
     "default_config",
     "open_storage",
     "register",
+    "search_sampler",
 ]

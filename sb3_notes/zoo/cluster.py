@@ -30,7 +30,7 @@ from optuna.trial import FrozenTrial, TrialState
 from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import StoreDict
 
-from sb3_notes.zoo import NotesExperimentManager, ZooBridgeError, open_storage, register
+from sb3_notes.zoo import NotesExperimentManager, ZooBridgeError, open_storage, register, search_sampler
 from sb3_notes.zoo.tuning import convert_trial_params, parse_tuning_args, zoo_entry
 
 PROG = "sb3-notes-zoo tune"
@@ -166,6 +166,9 @@ def tune(argv: Sequence[str] | None = None) -> None:
     args, _ = _train_args_parser().parse_known_args(train_args)
     if args.storage is None or args.study_name is None:
         parser.error("--storage and --study-name are needed: the workers share the study through them")
+    if tuning.search_params:  # checked as the workers would, before any of them starts
+        register()
+        search_sampler(args.algo, tuning.search_params)
     storage = open_storage(args.storage)  # an unreachable storage fails here, before any worker starts
     log_dir = Path(args.log_folder) / args.algo / "tune"
     log_dir.mkdir(parents=True, exist_ok=True)

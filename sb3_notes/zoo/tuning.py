@@ -396,32 +396,42 @@ def lock_step_callback(run: SeedRun, extra: Sequence[BaseCallback], **eval_kwarg
 class _FocusedTrial:
     """
     An Optuna trial seen by a sampler that is to search ``names`` only: those suggestions go to ``trial``, every
-    other one gets a placeholder (the lowest value, the first choice) that is neither recorded nor used, since
-    :func:`focused_sampler` keeps only the searched arguments. ``trial=None`` answers every suggestion so.
+    other one gets a placeholder that is neither recorded nor used, since :func:`focused_sampler` keeps only the
+    searched arguments. ``trial=None`` answers every suggestion with a placeholder: the lowest value or first
+    choice, or the highest value or last choice for the names in ``high`` (how :func:`searchable_params` probes
+    the sampler). ``ranges`` records each suggestion's range.
     """
 
-    def __init__(self, trial: optuna.Trial | None, names: Sequence[str]) -> None:
+    def __init__(self, trial: optuna.Trial | None, names: Sequence[str], high: Sequence[str] = ()) -> None:
         self._trial = trial
         self._names = set(names)
+        self._high = set(high)
         self.placeholders: dict[str, Any] = {}
+        self.ranges: dict[str, tuple[Any, ...]] = {}
 
     def _searched(self, name: str) -> bool:
         return self._trial is not None and name in self._names
 
+    def _placeholder(self, name: str, low: Any, high: Any) -> Any:
+        return self.placeholders.setdefault(name, high if name in self._high else low)
+
     def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        self.ranges[name] = (low, high)
         if self._searched(name):
             return self._trial.suggest_float(name, low, high, **kwargs)  # type: ignore[union-attr]
-        return self.placeholders.setdefault(name, low)
+        return self._placeholder(name, low, high)
 
     def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        self.ranges[name] = (low, high)
         if self._searched(name):
             return self._trial.suggest_int(name, low, high, **kwargs)  # type: ignore[union-attr]
-        return self.placeholders.setdefault(name, low)
+        return self._placeholder(name, low, high)
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        self.ranges[name] = tuple(choices)
         if self._searched(name):
             return self._trial.suggest_categorical(name, choices)  # type: ignore[union-attr]
-        return self.placeholders.setdefault(name, choices[0])
+        return self._placeholder(name, choices[0], choices[-1])
 
     def set_user_attr(self, key: str, value: Any) -> None:
         # The samplers record derived values (gamma, n_steps) for display; a placeholder's would mislead.
@@ -432,25 +442,37 @@ class _FocusedTrial:
         return getattr(self._trial, name)
 
 
-def _sample_placeholders(sampler: Sampler) -> tuple[dict[str, Any], dict[str, Any]]:
-    # Every raw parameter the sampler suggests, at its placeholder, and the arguments made from them.
-    trial = _FocusedTrial(None, ())
-    hyperparams = sampler(trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})  # type: ignore[arg-type]
-    return trial.placeholders, hyperparams
+def _probe(sampler: Sampler, high: Sequence[str] = ()) -> _FocusedTrial:
+    # The sampler run on placeholders only; the trial keeps the raw parameters, their ranges and the arguments.
+    trial = _FocusedTrial(None, (), high)
+    trial.hyperparams = sampler(trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})  # type: ignore
+    return trial
 
 
 def searchable_params(sampler: Sampler) -> list[str]:
     """
-    The parameters ``--search-params`` can name: those a sampler suggests under the name of the constructor
-    argument they set (``learning_rate``, ``kl_target``), so that each searched value is the argument itself.
-    Parameters stored in another form (``n_steps_pow``, ``one_minus_gamma``, ``net_arch``) are searched only
-    by a full search, since they cannot be held at an entry's value without inverting the converter.
+    The parameters ``--search-params`` can name: each one a sampler suggests under the name of the constructor
+    argument it sets (``learning_rate``, ``kl_target``), uncoupled from the others. Probing the sampler with each
+    parameter's placeholder moved from its lowest to its highest value, a name is left out when moving it
+    changes another argument (the zoo derives ``gradient_steps`` from ``train_freq``), or when moving the others
+    changes its value or its range (a range computed from ``n_quantiles``): holding those at the entry's values
+    would search another space than the sampler's. Parameters stored in another form (``n_steps_pow``,
+    ``one_minus_gamma``, ``net_arch``) are searched only by a full search.
 
     :param sampler: A zoo sampler (``HYPERPARAMS_SAMPLER[algo]``)
     :return: the names, sorted
     """
-    raw, hyperparams = _sample_placeholders(sampler)
-    return sorted(set(raw) & set(hyperparams))
+    base = _probe(sampler)
+    raw, hyperparams = base.placeholders, base.hyperparams  # type: ignore[attr-defined]
+    found = []
+    for name in sorted(set(raw) & set(hyperparams)):
+        moved = _probe(sampler, high=[name]).hyperparams  # type: ignore[attr-defined]
+        others_moved = _probe(sampler, high=[other for other in raw if other != name])
+        couples = any(repr(moved.get(key)) != repr(value) for key, value in hyperparams.items() if key != name)
+        depends = repr(others_moved.hyperparams.get(name)) != repr(hyperparams[name])  # type: ignore[attr-defined]
+        if not couples and not depends and others_moved.ranges.get(name) == base.ranges[name]:
+            found.append(name)
+    return found
 
 
 def focused_sampler(sampler: Sampler, names: Sequence[str]) -> Sampler:
@@ -489,7 +511,10 @@ def convert_trial_params(sampler: Sampler, converter: Converter, params: dict[st
     :param params: ``trial.params``
     :return: keyword arguments
     """
-    raw, hyperparams = _sample_placeholders(sampler)
+    if not params:
+        raise ValueError("the trial has no parameters (it failed before its sampler ran?): nothing to rebuild")
+    probe = _probe(sampler)
+    raw, hyperparams = probe.placeholders, probe.hyperparams  # type: ignore[attr-defined]
     # A focused trial holds searchable names only; a full one always has some raw form (n_steps_pow, ...),
     # even when a conditional sampler took another branch than the placeholders' run.
     if not set(params) <= set(raw) & set(hyperparams) or set(params) == set(raw):
