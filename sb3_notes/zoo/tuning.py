@@ -442,11 +442,19 @@ class _FocusedTrial:
         return getattr(self._trial, name)
 
 
-def _probe(sampler: Sampler, high: Sequence[str] = ()) -> _FocusedTrial:
-    # The sampler run on placeholders only; the trial keeps the raw parameters, their ranges and the arguments.
+@dataclass(frozen=True)
+class _Probe:
+    """A sampler run on placeholders only: its raw parameters, their ranges, and the arguments made from them."""
+
+    placeholders: dict[str, Any]
+    ranges: dict[str, tuple[Any, ...]]
+    hyperparams: dict[str, Any]
+
+
+def _probe(sampler: Sampler, high: Sequence[str] = ()) -> _Probe:
     trial = _FocusedTrial(None, (), high)
-    trial.hyperparams = sampler(trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})  # type: ignore
-    return trial
+    hyperparams = sampler(trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})  # type: ignore[arg-type]
+    return _Probe(trial.placeholders, trial.ranges, hyperparams)
 
 
 def searchable_params(sampler: Sampler) -> list[str]:
@@ -463,13 +471,13 @@ def searchable_params(sampler: Sampler) -> list[str]:
     :return: the names, sorted
     """
     base = _probe(sampler)
-    raw, hyperparams = base.placeholders, base.hyperparams  # type: ignore[attr-defined]
+    raw, hyperparams = base.placeholders, base.hyperparams
     found = []
     for name in sorted(set(raw) & set(hyperparams)):
-        moved = _probe(sampler, high=[name]).hyperparams  # type: ignore[attr-defined]
+        moved = _probe(sampler, high=[name]).hyperparams
         others_moved = _probe(sampler, high=[other for other in raw if other != name])
         couples = any(repr(moved.get(key)) != repr(value) for key, value in hyperparams.items() if key != name)
-        depends = repr(others_moved.hyperparams.get(name)) != repr(hyperparams[name])  # type: ignore[attr-defined]
+        depends = repr(others_moved.hyperparams.get(name)) != repr(hyperparams[name])
         if not couples and not depends and others_moved.ranges.get(name) == base.ranges[name]:
             found.append(name)
     return found
@@ -514,7 +522,7 @@ def convert_trial_params(sampler: Sampler, converter: Converter, params: dict[st
     if not params:
         raise ValueError("the trial has no parameters (it failed before its sampler ran?): nothing to rebuild")
     probe = _probe(sampler)
-    raw, hyperparams = probe.placeholders, probe.hyperparams  # type: ignore[attr-defined]
+    raw, hyperparams = probe.placeholders, probe.hyperparams
     # A focused trial holds searchable names only; a full one always has some raw form (n_steps_pow, ...),
     # even when a conditional sampler took another branch than the placeholders' run.
     if not set(params) <= set(raw) & set(hyperparams) or set(params) == set(raw):
