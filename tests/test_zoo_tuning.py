@@ -24,9 +24,10 @@ from sb3_notes import PPOPenalty
 from sb3_notes.zoo import NotesExperimentManager, TuningOptions, ZooBridgeError, open_storage, register
 from sb3_notes.zoo.__main__ import main
 from sb3_notes.zoo.cluster import best_entry, study_progress
-from sb3_notes.zoo.samplers import CONVERTERS
+from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS
 from sb3_notes.zoo.tuning import (
     aggregate,
+    convert_trial_params,
     focused_sampler,
     parse_tuning_args,
     searchable_params,
@@ -198,9 +199,6 @@ def test_parameters_tied_to_others_are_not_searchable_alone():
 
 
 def test_a_full_trial_of_a_conditional_sampler_converts_as_the_zoo_converts_it():
-    from sb3_notes.zoo.samplers import CONVERTERS, SAMPLERS
-    from sb3_notes.zoo.tuning import convert_trial_params
-
     full = {"returns": "reward_to_go", "baseline": "value", "n_episodes": 4, "learning_rate": 1e-3,
             "one_minus_gamma": 0.01, "ent_coef": 1e-4, "normalize_advantage": True, "net_arch": "tiny",
             "activation_fn": "tanh", "one_minus_gae_lambda": 0.05}  # fmt: skip
@@ -547,8 +545,6 @@ def test_tune_runs_workers_shows_progress_and_writes_a_shippable_entry(tmp_path)
 
 
 def test_trial_id_0_replays_the_first_trial(tmp_path):
-    from sb3_notes.zoo.samplers import SAMPLERS
-
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     study = optuna.create_study(storage=storage, study_name="replay", direction="maximize")
     study.enqueue_trial(PPO_PARAMS)

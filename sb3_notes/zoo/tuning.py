@@ -174,10 +174,10 @@ def parse_tuning_args(argv: Sequence[str], prog: str = "sb3-notes-zoo train") ->
     """
     parser = tuning_parser(prog)
     known, rest = parser.parse_known_args(list(argv))
-    zoo_args = set(rest)
-    if known.trial_seeds > 1 and not ({"-optimize", "--optimize", "--optimize-hyperparameters"} & zoo_args):
+    optimizing = bool({"-optimize", "--optimize", "--optimize-hyperparameters"} & set(rest))
+    if known.trial_seeds > 1 and not optimizing:
         parser.error("--trial-seeds only applies to -optimize (hyperparameter search)")
-    if known.search_params and not ({"-optimize", "--optimize", "--optimize-hyperparameters"} & zoo_args):
+    if known.search_params and not optimizing:
         parser.error("--search-params only applies to -optimize (hyperparameter search)")
     if known.heartbeat_grace is not None and known.heartbeat_interval == 0:
         parser.error("--heartbeat-grace needs heartbeats (--heartbeat-interval > 0)")
